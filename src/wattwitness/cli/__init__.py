@@ -1,0 +1,28 @@
+"""The `wattwitness` command. Each area registers its own commands; this module only assembles them."""
+
+from __future__ import annotations
+
+import typer
+
+from wattwitness.cli import verify
+
+app = typer.Typer(
+    name="wattwitness",
+    help="WattWitness: signed solar production readings, verified end to end.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `wattwitness verify` a subcommand even while it is the only one registered."""
+
+
+verify.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,3 @@
+from wattwitness.cli import main
+
+main()
