@@ -20,6 +20,8 @@ class Outcome(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     CHAIN_BREAK = "chain_break"
     DIGEST_MISMATCH = "digest_mismatch"
+    # Not a verifier outcome but a server one: no installation is registered for the record's meter.
+    UNKNOWN_METER = "unknown_meter"
 
     @property
     def accepted(self) -> bool:
