@@ -1,0 +1,1 @@
+"""System status: overall health, background internet probe, device liveness, database and chain."""
