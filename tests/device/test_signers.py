@@ -101,12 +101,12 @@ def test_atecc_counter_below_server_boot_is_an_error():
 def test_atecc_failures_are_clear():
     lib = FakeCryptoAuthLib()
     lib.fail["atcab_init"] = Status.ATCA_COMM_FAIL
-    with pytest.raises(SecureElementError, match="atcab_init .*bus 1 at 0xC0.*ATCA_COMM_FAIL"):
+    with pytest.raises(SecureElementError, match=r"atcab_init .*bus 1 at 0xC0.*ATCA_COMM_FAIL"):
         AteccSigner(lib=lib)
     lib = FakeCryptoAuthLib()
     signer = AteccSigner(lib=lib)
     lib.fail["atcab_sign"] = Status.ATCA_EXECUTION_ERROR
-    with pytest.raises(SecureElementError, match="atcab_sign.*ATCA_EXECUTION_ERROR"):
+    with pytest.raises(SecureElementError, match=r"atcab_sign.*ATCA_EXECUTION_ERROR"):
         signer.sign(RECORD)
     del lib.fail["atcab_sign"]
     lib.corrupt_signatures = True
