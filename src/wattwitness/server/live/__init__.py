@@ -1,0 +1,1 @@
+"""Live readings: an in-process wake-up bus and the server-sent-events stream the dashboard listens to."""
