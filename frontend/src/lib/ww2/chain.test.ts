@@ -64,7 +64,7 @@ function encodeReading(boot: number, seq: number, ts: number, energy: bigint, pr
 
 async function makeChain(specs: [number, number, number][]): Promise<Item[]> {
   const items: Item[] = [];
-  let prev = new Uint8Array(32);
+  let prev: Uint8Array = new Uint8Array(32);
   for (const [i, [boot, seq, energy]] of specs.entries()) {
     const record = encodeReading(boot, seq, 1_750_000_000 + 10 * i, BigInt(energy), prev);
     const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, await privateKey, toBuffer(record));
