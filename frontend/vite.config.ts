@@ -22,5 +22,6 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/testing/setup-dom.ts"],
   },
 });

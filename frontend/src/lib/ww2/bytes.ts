@@ -33,11 +33,12 @@ export function readUint(bytes: Uint8Array, offset: number, length: number): big
   return value;
 }
 
-/** WebCrypto wants a BufferSource backed by a plain ArrayBuffer; copy to satisfy strict typings. */
-export function toBuffer(bytes: Uint8Array): ArrayBuffer {
-  const copy = new ArrayBuffer(bytes.length);
-  new Uint8Array(copy).set(bytes);
-  return copy;
+/**
+ * WebCrypto wants a BufferSource backed by a plain ArrayBuffer: copy into a fresh Uint8Array (a view,
+ * not a bare ArrayBuffer, because jsdom's ArrayBuffer is not the one Node's WebCrypto recognises).
+ */
+export function toBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
 }
 
 export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
