@@ -1,0 +1,1 @@
+"""Operations services: online backup and restore, schema upgrades, retention (prune)."""
