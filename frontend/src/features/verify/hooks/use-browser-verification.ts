@@ -35,6 +35,16 @@ export function useBrowserVerification() {
 
   const run = useCallback(
     async ({ installationId, publicKeyHex, since, until }: VerificationRequest) => {
+      if (!globalThis.crypto?.subtle) {
+        // Browsers expose WebCrypto only in secure contexts: HTTPS, or http://localhost / 127.0.0.1.
+        setState({
+          phase: "failed",
+          message:
+            "This browser offers no WebCrypto here: open the dashboard over HTTPS (or on localhost) " +
+            "to verify, or use `wattwitness verify` on the downloaded export.",
+        });
+        return;
+      }
       let publicKey: Uint8Array;
       try {
         publicKey = hexToBytes(publicKeyHex.replace(/\s+/g, ""));

@@ -1,0 +1,159 @@
+"""End-to-end harness: the real `wattwitness serve` on a temporary SQLite database, fed a signed history
+through the public API, and the dashboard opened in Debian's headless Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.history import PUBLIC_KEY, SignedHistory, build_history, enrollment
+
+REPO = Path(__file__).resolve().parents[2]
+STATIC_INDEX = REPO / "src" / "wattwitness" / "server" / "static" / "index.html"
+ARTIFACTS = REPO / "test-artifacts"
+ZONE = "Europe/Berlin"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    admin_token: str
+    log: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+
+@dataclass
+class Installation:
+    id: int
+    history: SignedHistory
+    now: int
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"wattwitness serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"wattwitness serve did not answer /health within {timeout_s} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not STATIC_INDEX.exists():
+        pytest.fail("the dashboard is not built: run `make frontend` (npm ci && npm run build in frontend/)")
+    data_dir = tmp_path_factory.mktemp("e2e-server")
+    port, probe_port = free_port(), free_port()
+    token = secrets.token_urlsafe(32)
+    env = {
+        **os.environ,
+        "WATTWITNESS_DATA_DIR": str(data_dir),
+        "WATTWITNESS_DATABASE_URL": f"sqlite:///{data_dir / 'wattwitness.db'}",
+        "WATTWITNESS_ADMIN_TOKEN": token,
+        # The internet probe must not leave this machine during tests: point it at a closed local port.
+        "WATTWITNESS_INTERNET_PROBE_TARGET": f"127.0.0.1:{probe_port}",
+    }
+    log = data_dir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wattwitness.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=data_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield Server(url, token, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def installation(server: Server) -> Installation:
+    """Enrolls the vector key's device and posts eight days of signed readings through the batch API."""
+    now = int(time.time())
+    record, signature = enrollment(now - 9 * 86_400)
+    with server.client() as client:
+        created = client.post(
+            "/api/v1/installations/",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+            json={
+                "name": "E2E Rooftop",
+                "public_key": PUBLIC_KEY.hex(),
+                "enrollment_record": record.hex(),
+                "enrollment_signature": signature.hex(),
+                "timezone": ZONE,
+                "capacity_w": 5000,
+            },
+        )
+        assert created.status_code in (200, 201), created.text
+        installation_id = int(created.json()["id"])
+        history = build_history(now, ZONE)
+        for start in range(0, len(history.items), 2000):
+            chunk = history.items[start:start + 2000]
+            answer = client.post("/api/v1/readings/batch", json={
+                "readings": [{"record": r.hex(), "signature": s.hex()} for r, s in chunk]})
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["rejected"] == 0, [r for r in body["results"] if r["outcome"] not in
+                                           ("verified", "gap", "counter_reset", "duplicate")][:3]
+    return Installation(installation_id, history, now)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run `make chromium` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
