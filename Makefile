@@ -28,8 +28,13 @@ chromium:
 
 frontend: $(STATIC)/index.html
 
-$(STATIC)/index.html: $(shell find frontend/src frontend/index.html frontend/package.json -type f 2>/dev/null)
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+# node_modules exactly as package-lock.json pins them; reinstalled only when the manifest or lock changes.
+FRONTEND_STAMP := frontend/node_modules/.installed
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed
+
+$(STATIC)/index.html: $(FRONTEND_STAMP) $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/tsconfig.json -type f 2>/dev/null)
+	cd frontend && npm run build
 
 contracts:
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error && npm run compile
@@ -59,7 +64,7 @@ typecheck: $(PY_STAMP)
 test-python: $(PY_STAMP)
 	$(PY) -m pytest -m "not faults" $(PYTEST_ARGS)
 
-test-frontend:
+test-frontend: $(FRONTEND_STAMP)
 	cd frontend && npm run typecheck && npm test
 
 test-firmware: chromium
