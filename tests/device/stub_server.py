@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wattwitness.protocol import (
+    Enrollment,
     MemoryChainStore,
     Outcome,
     StoredRecord,
@@ -25,6 +26,7 @@ from wattwitness.protocol import (
     check_signed,
     key_id,
     parse_item,
+    verify,
 )
 from wattwitness.protocol.outcomes import ProtocolError
 
@@ -42,6 +44,8 @@ class StubState:
     batch_sizes: list[int] = field(default_factory=list)
     fail_status: int | None = None
     lose_answers: int = 0
+    enroll_tokens: dict[str, str] = field(default_factory=lambda: {"admin-token": "admin", "viewer-token": "viewer"})
+    enrolled: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def judge(self, record_hex: Any, signature_hex: Any) -> tuple[str, str]:
@@ -102,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(state.fail_status, {"error": "database_unavailable", "detail": "stub is failing"})
             state.depth_headers.append(int(self.headers.get("X-WattWitness-Outbox-Depth", "-1")))
             path = urlsplit(self.path).path
+            if path == "/api/v1/installations/":
+                return self._send(*self._enroll(body))
             if path == "/api/v1/readings/":
                 state.batch_sizes.append(1)
                 outcome, detail = state.judge(body.get("record"), body.get("signature"))
@@ -127,6 +133,37 @@ class _Handler(BaseHTTPRequestHandler):
                 state.lose_answers -= 1
                 return self._send(503, {"error": "database_unavailable", "detail": "answer lost"})
         return self._send(*answer)
+
+
+    def _enroll(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        state = self.server.state
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        role = state.enroll_tokens.get(token)
+        if role is None:
+            return 401, {"error": "unauthorized", "detail": "unknown token"}
+        if role != "admin":
+            return 403, {"error": "forbidden", "detail": "token may not create installations"}
+        try:
+            public_key = bytes.fromhex(body["public_key"])
+            record = bytes.fromhex(body["enrollment_record"])
+            enrollment = Enrollment.decode(record)
+            valid = verify(public_key, record, bytes.fromhex(body["enrollment_signature"]))
+        except (KeyError, ValueError) as err:
+            return 422, {"error": "malformed", "detail": str(err)}
+        if not valid or enrollment.public_key != public_key:
+            return 422, {"error": "invalid_signature", "detail": "enrollment signature does not verify"}
+        for existing in state.enrolled:
+            same_key = existing["public_key"] == public_key.hex()
+            same_meter = existing["shelly_mac"] == enrollment.meter.hex().upper()
+            if same_key and same_meter:
+                return 200, existing
+            if same_key or same_meter:
+                return 409, {"error": "conflict", "detail": "key or meter bound to another installation"}
+        installation = {"id": len(state.enrolled) + 1, "name": body["name"], "public_key": public_key.hex(),
+                        "key_id": key_id(public_key), "shelly_mac": enrollment.meter.hex().upper(),
+                        "timezone": body.get("timezone"), "capacity_w": body.get("capacity_w")}
+        state.enrolled.append(installation)
+        return 201, installation
 
 
 class _StubHTTPServer(ThreadingHTTPServer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wattwitness.cli import verify
+from wattwitness.cli import device, verify
 
 app = typer.Typer(
     name="wattwitness",
@@ -22,6 +22,7 @@ def _root() -> None:
 
 
 verify.register(app)
+device.register(app)
 
 
 def main() -> None:

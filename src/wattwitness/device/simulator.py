@@ -304,16 +304,6 @@ class ShellySimulator:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def serve_forever(self) -> None:
-        """For the CLI: serve in the calling thread until interrupted."""
-        self._server = _SimulatorHTTPServer((self.host, self.port), self.answers)
-        self.port = self._server.server_address[1]
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
-            self._server = None
-
     def __enter__(self) -> ShellySimulator:
         return self.start()
 

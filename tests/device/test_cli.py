@@ -1,0 +1,143 @@
+"""The device commands as an operator runs them: real subprocesses, a real simulator, a real stub server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from wattwitness.device.enrollment import signed_enrollment
+from wattwitness.device.signer import SoftwareSigner
+from wattwitness.protocol import Enrollment, parse_mac, verify, verify_chain
+
+from .conftest import SIM_MAC
+from .stub_server import StubServer
+
+CLI = [sys.executable, "-m", "wattwitness.cli"]
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def keygen(path: Path) -> bytes:
+    result = run("keygen", "--out", str(path))
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"public key: ([0-9a-f]{128})\nkey id: ([0-9a-f]{16})", result.stdout)
+    assert match, result.stdout
+    return bytes.fromhex(match.group(1))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def meter_process():
+    port = free_port()
+    process = subprocess.Popen([*CLI, "simulate-meter", "--port", str(port), "--gen", "2", "--speed", "60",
+                                "--start", str(int(time.time()) - 86400), "--mac", SIM_MAC],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url + "/rpc/Shelly.GetDeviceInfo", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.1)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def test_keygen_prints_key_and_refuses_overwrite(tmp_path):
+    path = tmp_path / "device.pem"
+    keygen(path)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    again = run("keygen", "--out", str(path))
+    assert again.returncode == 1
+    assert "refusing to overwrite" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_agent_refuses_a_group_readable_key(tmp_path):
+    path = tmp_path / "device.pem"
+    keygen(path)
+    os.chmod(path, 0o644)
+    result = run("agent", "--server", "http://127.0.0.1:9", "--meter", "http://127.0.0.1:9", "--key", str(path),
+                 "--state", str(tmp_path / "state"))
+    assert result.returncode == 1
+    assert "chmod 600" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulator_rejects_a_bad_mac():
+    result = run("simulate-meter", "--port", "0", "--mac", "xyz")
+    assert result.returncode == 2 and "--mac" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_agent_against_simulated_gen2_meter_and_stub_server(tmp_path, meter_process):
+    key = tmp_path / "device.pem"
+    public_key = keygen(key)
+    stub = StubServer(public_key, parse_mac(SIM_MAC)).start()
+    try:
+        result = run("agent", "--server", stub.url, "--meter", meter_process, "--gen", "2", "--key", str(key),
+                     "--state", str(tmp_path / "state"), "--interval", "0.1", "--max-records", "6")
+        assert result.returncode == 0, result.stderr
+        assert "boot 1: 6 signed, 6 delivered, 0 pending" in result.stdout
+        assert stub.state.stored == [(1, s) for s in range(1, 7)]
+        report = verify_chain(stub.state.items(), public_key, parse_mac(SIM_MAC))
+        assert report.ok and report.verified == 6, report.summary()
+        again = run("agent", "--server", stub.url, "--meter", meter_process, "--gen", "2", "--key", str(key),
+                    "--state", str(tmp_path / "state"), "--interval", "0.1", "--max-records", "2")
+        assert again.returncode == 0 and "boot 2: 2 signed" in again.stdout
+        assert stub.state.stored[-2:] == [(2, 1), (2, 2)]
+    finally:
+        stub.stop()
+
+
+def test_enroll_signs_the_meters_mac_and_reports_conflicts(tmp_path, meter_process):
+    key = tmp_path / "device.pem"
+    public_key = keygen(key)
+    stub = StubServer(public_key, parse_mac(SIM_MAC)).start()
+    common = ["--server", stub.url, "--meter", meter_process, "--gen", "2", "--name", "Rooftop",
+              "--timezone", "Europe/Zurich", "--capacity-w", "5000"]
+    try:
+        first = run("enroll", "--token", "admin-token", "--key", str(key), *common)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip().splitlines()[-1] == "1"
+        installation = stub.state.enrolled[0]
+        assert installation["shelly_mac"] == SIM_MAC and installation["capacity_w"] == 5000
+        assert installation["public_key"] == public_key.hex()
+        same = run("enroll", "--token", "admin-token", "--key", str(key), *common)
+        assert same.returncode == 0 and "already enrolled" in same.stdout
+
+        other = tmp_path / "other.pem"
+        keygen(other)
+        for token, key_path, status_text in (("nope", key, "token was not accepted"),
+                                             ("viewer-token", key, "does not allow"),
+                                             ("admin-token", other, "already bound")):
+            result = run("enroll", "--token", token, "--key", str(key_path), *common)
+            assert result.returncode == 1, result.stdout
+            assert status_text in result.stderr and "Traceback" not in result.stderr
+    finally:
+        stub.stop()
+
+
+def test_enrollment_record_is_signed_by_the_key():
+    signer = SoftwareSigner(ec.generate_private_key(ec.SECP256R1()))
+    record, signature = signed_enrollment(signer, parse_mac(SIM_MAC), 1750352672)
+    assert Enrollment.decode(record) == Enrollment(parse_mac(SIM_MAC), 1750352672, signer.public_key)
+    assert verify(signer.public_key, record, signature)
