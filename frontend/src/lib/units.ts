@@ -18,3 +18,18 @@ export function formatEnergy(wh: number | null | undefined): string {
   if (abs >= 1e3) return `${number(wh / 1e3, 3)} kWh`;
   return `${number(wh, 3)} Wh`;
 }
+
+/** Compact axis ticks: "500 Wh", "1.2 kWh". */
+export function formatEnergyTick(wh: number): string {
+  const abs = Math.abs(wh);
+  if (abs >= 1e6) return `${+(wh / 1e6).toFixed(2)} MWh`;
+  if (abs >= 1e3) return `${+(wh / 1e3).toFixed(2)} kWh`;
+  return `${+wh.toFixed(2)} Wh`;
+}
+
+export function formatPowerTick(watts: number): string {
+  const abs = Math.abs(watts);
+  if (abs >= 1e6) return `${+(watts / 1e6).toFixed(2)} MW`;
+  if (abs >= 1e3) return `${+(watts / 1e3).toFixed(2)} kW`;
+  return `${+watts.toFixed(1)} W`;
+}

@@ -4,8 +4,9 @@
  */
 import { useMemo } from "react";
 import uPlot from "uplot";
+import { AXIS_FONT, AXIS_STROKE, GRID_STROKE } from "@/components/charts/axis-style";
 import { UPlotChart } from "@/components/charts/uplot-chart";
-import { formatEnergy } from "@/lib/units";
+import { formatEnergyTick } from "@/lib/units";
 import type { ChartPoint } from "@/types/api";
 
 export function EnergyBars({ points, label }: { points: ChartPoint[]; label: string }) {
@@ -21,7 +22,8 @@ export function EnergyBars({ points, label }: { points: ChartPoint[]; label: str
       },
       axes: [
         {
-          stroke: "var(--muted)",
+          stroke: AXIS_STROKE,
+          font: AXIS_FONT,
           grid: { show: false },
           splits: () => labels.map((_, i) => i),
           values: (_u, splits) => splits.map((i) => labels[i] ?? ""),
@@ -32,10 +34,11 @@ export function EnergyBars({ points, label }: { points: ChartPoint[]; label: str
           },
         },
         {
-          stroke: "var(--muted)",
-          grid: { stroke: "rgba(128,128,128,0.15)" },
+          stroke: AXIS_STROKE,
+          font: AXIS_FONT,
+          grid: { stroke: GRID_STROKE },
           size: 80,
-          values: (_u, values) => values.map((v) => formatEnergy(v)),
+          values: (_u, values) => values.map((v) => formatEnergyTick(v)),
         },
       ],
       series: [

@@ -1,8 +1,9 @@
 /** Today's power curve (W over local time in the installation's zone), drawn with uPlot. */
 import { useMemo } from "react";
 import uPlot from "uplot";
+import { AXIS_FONT, AXIS_STROKE, GRID_STROKE } from "@/components/charts/axis-style";
 import { UPlotChart } from "@/components/charts/uplot-chart";
-import { formatPower } from "@/lib/units";
+import { formatPowerTick } from "@/lib/units";
 import type { PowerPoint } from "../api/get-today-readings";
 
 export function PowerCurve({ points, timeZone }: { points: PowerPoint[]; timeZone: string }) {
@@ -13,12 +14,13 @@ export function PowerCurve({ points, timeZone }: { points: PowerPoint[]; timeZon
       cursor: { drag: { x: false, y: false } },
       scales: { y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
       axes: [
-        { stroke: "var(--muted)", grid: { stroke: "rgba(128,128,128,0.15)" } },
+        { stroke: AXIS_STROKE, font: AXIS_FONT, grid: { stroke: GRID_STROKE } },
         {
-          stroke: "var(--muted)",
-          grid: { stroke: "rgba(128,128,128,0.15)" },
+          stroke: AXIS_STROKE,
+          font: AXIS_FONT,
+          grid: { stroke: GRID_STROKE },
           size: 70,
-          values: (_u, values) => values.map((v) => formatPower(v)),
+          values: (_u, values) => values.map((v) => formatPowerTick(v)),
         },
       ],
       series: [{}, { label: "Power", stroke: "#f59e0b", fill: "rgba(245,158,11,0.18)", width: 2, points: { show: false } }],
