@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wattwitness.cli import device, verify
+from wattwitness.cli import db, device, verify
 
 app = typer.Typer(
     name="wattwitness",
@@ -23,6 +23,7 @@ def _root() -> None:
 
 verify.register(app)
 device.register(app)
+db.register(app)
 
 
 def main() -> None:

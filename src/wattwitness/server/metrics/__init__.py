@@ -22,8 +22,13 @@ __all__ = [
 
 
 def install(app: Any, state_loader: StateLoader | None = None) -> None:
-    """The app factory's one-line hook: GET /metrics, HTTP request metrics, and database state gauges."""
+    """The app factory's one-line hook: GET /metrics, HTTP request metrics, and database state gauges
+    (read through `app.state.db`, the app's Database, unless another loader is given)."""
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(router)
+    if state_loader is None and getattr(app.state, "db", None) is not None:
+        from wattwitness.server.metrics.db_state import database_loader
+
+        state_loader = database_loader(app.state.db)
     if state_loader is not None:
         setattr(app.state, STATE_LOADER_KEY, state_loader)

@@ -1,0 +1,83 @@
+"""`wattwitness db ...`: schema upgrades, online backup and restore of the server's database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wattwitness.server.ops import backup as backup_service
+from wattwitness.server.ops import upgrade as upgrade_service
+from wattwitness.server.ops.errors import OpsError
+
+db_app = typer.Typer(
+    name="db",
+    help="Database operations: upgrade the schema, back up and restore (online).",
+    no_args_is_help=True,
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="WATTWITNESS_DATABASE_URL", show_envvar=True,
+                 help="SQLAlchemy URL of the database; default: the server's setting"),
+]
+
+
+def _resolve_url(database_url: str | None) -> str:
+    if database_url:
+        return database_url
+    from wattwitness.server.settings import Settings  # the server's own default (SQLite under the data dir)
+
+    return Settings().database_url_resolved
+
+
+def _fail(err: Exception, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def upgrade(
+    revision: Annotated[str, typer.Argument(help="Alembic revision to reach")] = "head",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Bring the database schema to the newest revision (the server also does this when it starts)."""
+    url = _resolve_url(database_url)
+    try:
+        upgrade_service.upgrade(url, revision)
+    except OpsError as err:
+        raise _fail(err) from err
+    typer.echo(f"{upgrade_service.describe(url)} is at revision {upgrade_service.current_revision(url)}")
+
+
+@db_app.command("backup")
+def backup(
+    file: Annotated[Path, typer.Argument(help="where to write the backup (SQLite file or pg_dump custom archive)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a consistent copy of the database while the server keeps running."""
+    try:
+        result = backup_service.backup(_resolve_url(database_url), file)
+    except OpsError as err:
+        raise _fail(err) from err
+    typer.echo(f"backed up {result.kind} database at revision {result.revision} to {result.path} "
+               f"({result.size_bytes} bytes)")
+
+
+@db_app.command("restore")
+def restore(
+    file: Annotated[Path, typer.Argument(help="a backup written by `wattwitness db backup`")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Replace the database's contents with a backup, while the server keeps running."""
+    try:
+        result = backup_service.restore(_resolve_url(database_url), file)
+    except OpsError as err:
+        raise _fail(err) from err
+    typer.echo(f"restored {result.path} ({result.kind}, revision {result.revision}); "
+               "run `wattwitness db upgrade` if this version of WattWitness is newer than the backup")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app)
