@@ -18,6 +18,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.logs import DISCARD
 
 from wattwitness.chain import artifacts
 from wattwitness.chain.embedded import EmbeddedChain
@@ -94,6 +95,8 @@ def _tester_revert_bytes(err: TransactionFailed) -> bytes:
     text = err.args[0] if err.args else b""
     if isinstance(text, bytes):
         return text
+    if isinstance(text, str):
+        text = text.removeprefix("execution reverted: ")
     try:
         value = ast.literal_eval(text) if isinstance(text, str) and text[:2] in ("b'", 'b"') else b""
     except (ValueError, SyntaxError):
@@ -264,6 +267,8 @@ class Ledger:
             return getattr(self.contract.functions, function)(*args).call()
         except (ContractCustomError, ContractLogicError) as err:
             raise _revert_error(err) from err
+        except TransactionFailed as err:  # the embedded chain's form of a revert
+            raise decode_revert(_tester_revert_bytes(err)) or ChainError(f"call reverted: {err}") from err
 
     def installation(self, installation_id: int) -> InstallationState:
         raw = self.call("installation", installation_id)
@@ -288,6 +293,11 @@ class Ledger:
         path: list[bytes],
     ) -> bool:
         return bool(self.call("verifyInclusion", installation_id, anchor_index, record, leaf_index, tree_size, path))
+
+    def events(self, name: str, result: TxResult) -> list[Any]:
+        """The ledger's `name` events in a transaction (other contracts' logs are skipped)."""
+        receipt = self.conn.w3.eth.get_transaction_receipt(result.tx_hash)
+        return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))
 
     def batch_anchored_logs(self, from_block: int, to_block: int) -> list[Any]:
         return list(self.contract.events.BatchAnchored().get_logs(from_block=from_block, to_block=to_block))
