@@ -77,15 +77,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not STATIC_INDEX.exists():
         pytest.fail("the dashboard is not built: run `make frontend` (npm ci && npm run build in frontend/)")
     data_dir = tmp_path_factory.mktemp("e2e-server")
-    port, probe_port = free_port(), free_port()
+    port = free_port()
     token = secrets.token_urlsafe(32)
     env = {
         **os.environ,
         "WATTWITNESS_DATA_DIR": str(data_dir),
         "WATTWITNESS_DATABASE_URL": f"sqlite:///{data_dir / 'wattwitness.db'}",
         "WATTWITNESS_ADMIN_TOKEN": token,
-        # The internet probe must not leave this machine during tests: point it at a closed local port.
-        "WATTWITNESS_INTERNET_PROBE_TARGET": f"127.0.0.1:{probe_port}",
+        # The internet probe must not leave this machine during tests: it probes the server itself.
+        "WATTWITNESS_INTERNET_PROBE_TARGET": f"127.0.0.1:{port}",
     }
     log = data_dir / "server.log"
     with log.open("wb") as out:
