@@ -146,3 +146,13 @@ def test_gen2_digest_auth():
     wrong = create_meter("http://m", gen=2, password="nope", http=httpx.Client(transport=transport))
     with pytest.raises(MeterAuthError, match="wrong credentials"):
         wrong.read()
+
+
+def test_gen2_notices_another_device_behind_the_same_url():
+    client = meter("gen2_proem", 2)
+    client.initialize()
+    client.mac = bytes.fromhex("08F9E0E5D4C9")  # as if learnt from the device that answered earlier
+    with pytest.raises(MeterPayloadError, match="MAC changed from 08F9E0E5D4C9 to 08F9E0E5D4C8"):
+        client.read()
+    # Learnt afresh on the next read.
+    assert client.read().mac == bytes.fromhex("08F9E0E5D4C8")

@@ -228,6 +228,12 @@ class ShellyGen2(ShellyClient):
                             "EM1Data.GetStatus total_act_energy")
         if energy_mwh < 0:
             raise MeterPayloadError("EM1Data.GetStatus total_act_energy is negative")
+        if isinstance(system, dict) and system.get("mac") is not None:
+            # The MAC was learnt once; a different device now answering at this URL must not sign under it.
+            current = _mac(system["mac"], "Sys.GetStatus mac")
+            if current != mac:
+                self.mac = None
+                raise MeterPayloadError(f"meter MAC changed from {mac.hex().upper()} to {current.hex().upper()}")
         unixtime = system.get("unixtime") if isinstance(system, dict) else None
         return MeterSample(mac, self._timestamp(unixtime), power_mw, energy_mwh)
 
