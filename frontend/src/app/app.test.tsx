@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // The whole dashboard rendered against stubbed API answers: every panel shows real values, the states
 // are designed, the time frame and installation live in the URL, and the browser verifier runs.
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { chart, exportJsonl, installation, integrity, readings, status, vectors } from "@/testing/fixtures";
 import { type Route, stubFetch } from "@/testing/fetch-stub";
@@ -159,6 +159,63 @@ describe("dashboard", () => {
     stubFetch(routes({ "/api/v1/installations/": () => ({ json: [] }) }));
     renderApp();
     expect(await screen.findByText(/Enroll a signing device/)).toBeTruthy();
+  });
+});
+
+/** A controllable EventSource: the test plays the server's side of the reading stream. */
+class FakeEventSource {
+  static instances: FakeEventSource[] = [];
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
+  readyState = FakeEventSource.CONNECTING;
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  private readonly listeners = new Map<string, (event: MessageEvent<string>) => void>();
+  constructor(readonly url: string) {
+    FakeEventSource.instances.push(this);
+  }
+  addEventListener(type: string, listener: (event: MessageEvent<string>) => void) {
+    this.listeners.set(type, listener);
+  }
+  close() {
+    this.readyState = FakeEventSource.CLOSED;
+  }
+  open() {
+    this.readyState = FakeEventSource.OPEN;
+    this.onopen?.();
+  }
+  fail() {
+    this.readyState = FakeEventSource.CONNECTING;
+    this.onerror?.();
+  }
+  emit(type: string, data: unknown) {
+    this.listeners.get(type)?.(new MessageEvent(type, { data: JSON.stringify(data) }));
+  }
+}
+
+describe("live power", () => {
+  it("follows the server's reading stream, and says when it falls back to polling", async () => {
+    FakeEventSource.instances = [];
+    vi.stubGlobal("EventSource", FakeEventSource);
+    stubFetch(routes());
+    renderApp();
+    await screen.findByTestId("live-power");
+    const source = FakeEventSource.instances.at(-1)!;
+    expect(source.url).toBe("/api/v1/readings/1/stream");
+    act(() => source.open());
+    expect(screen.getByTestId("stream-state").textContent).toBe("live");
+
+    const newer = { ...readings()[0]!, id: 99, seq: 3, power_w: 4321, timestamp: readings()[0]!.timestamp + 10 };
+    act(() => source.emit("reading", newer));
+    expect(screen.getByTestId("live-power").textContent).toMatch(/^4[.,]32 kW$/);
+
+    // An older reading arriving late never replaces the newest one.
+    act(() => source.emit("reading", { ...readings()[2]!, power_w: 1 }));
+    expect(screen.getByTestId("live-power").textContent).toMatch(/^4[.,]32 kW$/);
+
+    act(() => source.fail());
+    expect(screen.getByTestId("stream-state").textContent).toBe("polling");
   });
 });
 
