@@ -98,12 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _wait_healthy(url, process, log)
         yield Server(url, token, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        _stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +131,72 @@ def installation(server: Server) -> Installation:
             assert body["rejected"] == 0, [r for r in body["results"] if r["outcome"] not in
                                            ("verified", "gap", "counter_reset", "duplicate")][:3]
     return Installation(installation_id, history, now)
+
+
+def _start(args: list[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "wattwitness.cli", *args], cwd=cwd,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@dataclass
+class SimulatedInstallation:
+    id: int
+    mac: str
+
+
+SIMULATED_NAME = "E2E Simulated Shelly"
+SIMULATED_MAC = "C45BBE5A1A01"
+
+
+@pytest.fixture(scope="session")
+def simulated_installation(server: Server, installation: Installation,
+                           tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedInstallation]:
+    """A second installation fed the way a park is: a simulated Shelly EM, enrolled and read by the real
+    signing agent every second (the device side's `simulate-meter`, `keygen`, `enroll`, `agent`)."""
+    work = tmp_path_factory.mktemp("e2e-device")
+    meter_port = free_port()
+    meter = _start(["simulate-meter", "--port", str(meter_port), "--mac", SIMULATED_MAC, "--seed", "7"],
+                   work / "meter.log", work)
+    agent: subprocess.Popen[bytes] | None = None
+    try:
+        meter_url = f"http://127.0.0.1:{meter_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{meter_url}/status", timeout=2)
+                break
+            except httpx.HTTPError:
+                if meter.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"simulate-meter did not start:\n{(work / 'meter.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        key = work / "device.pem"
+        for args in (["keygen", "--out", str(key)],
+                     ["enroll", "--server", server.url, "--token", server.admin_token, "--meter", meter_url,
+                      "--name", SIMULATED_NAME, "--key", str(key), "--timezone", "Europe/Zurich",
+                      "--capacity-w", "5000"]):
+            done = subprocess.run([sys.executable, "-m", "wattwitness.cli", *args], cwd=work, capture_output=True,
+                                  text=True, timeout=60)
+            assert done.returncode == 0, f"wattwitness {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+        agent = _start(["agent", "--server", server.url, "--meter", meter_url, "--state", str(work / "state"),
+                        "--key", str(key), "--interval", "1"], work / "agent.log", work)
+        listed = httpx.get(f"{server.url}/api/v1/installations/", timeout=30).json()
+        found = [item for item in listed if item["name"] == SIMULATED_NAME]
+        assert found, listed
+        yield SimulatedInstallation(int(found[0]["id"]), SIMULATED_MAC)
+    finally:
+        if agent is not None:
+            _stop(agent)
+        _stop(meter)
 
 
 @pytest.fixture(scope="session")

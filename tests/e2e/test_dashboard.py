@@ -258,3 +258,20 @@ def test_first_load_is_bundled_and_timed(browser: Browser, server: Server, insta
     metrics = {**timing, "panels_ready_ms": round(ready_ms), "requests": len(requested)}
     (artifacts / "dashboard-load.json").write_text(json.dumps(metrics, indent=2) + "\n")
     assert metrics["load_ms"] < 5_000
+
+
+def test_picker_switches_to_a_simulator_fed_installation_that_updates_live(
+        open_page, server: Server, simulated_installation):
+    """The agent signs a reading of the simulated Shelly every second; the dashboard follows it live."""
+    page = open_page()
+    picker = page.get_by_label("Installation", exact=True)
+    picker.select_option(str(simulated_installation.id))
+    assert f"installation={simulated_installation.id}" in page.url
+    expect(page.get_by_test_id("info-mac")).to_have_text(simulated_installation.mac, timeout=15_000)
+    expect(page.get_by_test_id("live-power")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stream-state")).to_have_text("live", timeout=15_000)
+    first = page.get_by_test_id("live-time").text_content()
+    expect(page.get_by_test_id("live-time")).not_to_have_text(first or "", timeout=5_000)
+    latest = api(server, f"/readings/latest/{simulated_installation.id}")
+    assert latest["status"] == "verified"
+    expect(page.get_by_test_id("info-timezone")).to_have_text("Europe/Zurich")
