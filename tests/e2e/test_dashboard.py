@@ -261,8 +261,9 @@ def test_first_load_is_bundled_and_timed(browser: Browser, server: Server, insta
 
 
 def test_picker_switches_to_a_simulator_fed_installation_that_updates_live(
-        open_page, server: Server, simulated_installation):
-    """The agent signs a reading of the simulated Shelly every second; the dashboard follows it live."""
+        simulated_installation, open_page, server: Server):
+    """The agent signs a reading of the simulated Shelly every second; the dashboard follows it live.
+    (simulated_installation comes first so that it exists before the page loads the installation list.)"""
     page = open_page()
     picker = page.get_by_label("Installation", exact=True)
     picker.select_option(str(simulated_installation.id))
