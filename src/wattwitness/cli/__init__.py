@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wattwitness.cli import db, device, verify
+from wattwitness.cli import db, demo, device, verify
 
 app = typer.Typer(
     name="wattwitness",
@@ -18,12 +18,13 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    """Keeps `wattwitness verify` a subcommand even while it is the only one registered."""
+    """Signed solar production readings, verified end to end."""
 
 
 verify.register(app)
 device.register(app)
 db.register(app)
+demo.register(app)
 
 
 def main() -> None:

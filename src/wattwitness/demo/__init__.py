@@ -1,0 +1,1 @@
+"""`wattwitness demo`: the whole system on one machine, with SQLite and no other service."""
