@@ -2,6 +2,7 @@
  * The dashboard page: picks the installation (from the URL) and lays out every feature's panel.
  * Features never import each other; what they share (time zone, key, lifetime) is passed down from here.
  */
+import { useEffect } from "react";
 import { Panel } from "@/components/ui/panel";
 import { Empty, ErrorState, Loading } from "@/components/ui/query-state";
 import { EnergyPanel } from "@/features/energy/components/energy-panel";
@@ -71,6 +72,10 @@ export function App() {
 
 function Dashboard({ installationId }: { installationId: number }) {
   const installation = useInstallation(installationId);
+  const name = installation.data?.name;
+  useEffect(() => {
+    document.title = name ? `${name} · WattWitness` : "WattWitness";
+  }, [name]);
   if (installation.isPending) return <Loading label="Loading the installation" />;
   if (installation.isError) {
     return <ErrorState error={installation.error} onRetry={() => void installation.refetch()} />;

@@ -102,9 +102,11 @@ export type Liveness = "live" | "stale" | "offline";
 
 export interface SystemStatus {
   overall: string;
+  /** Why overall is not ok, for people. */
+  reasons?: string[];
   internet: { connected: boolean; latency_ms: number | null; checked_at: number | string | null; target: string };
   installations: { id: number; name: string; liveness: Liveness; last_reading_age_s: number | null }[];
-  database: { ok: boolean; [extra: string]: unknown };
+  database: { ok: boolean; backend?: string; error?: string | null };
   chain: { [extra: string]: unknown };
   security_events_24h: number | SecurityEvent[];
 }

@@ -54,8 +54,17 @@ export function SystemStatusPanel({ installationId }: { installationId: number }
             <dl className="status-list">
               <div>
                 <dt>Overall</dt>
-                <dd data-testid="status-overall">
-                  <Badge tone={toneOf(status.overall)}>{status.overall}</Badge>
+                <dd>
+                  <span data-testid="status-overall">
+                    <Badge tone={toneOf(status.overall)}>{status.overall}</Badge>
+                  </span>
+                  {status.reasons && status.reasons.length > 0 ? (
+                    <ul className="event-list" data-testid="status-reasons">
+                      {status.reasons.map((reason) => (
+                        <li key={reason}>{reason}</li>
+                      ))}
+                    </ul>
+                  ) : null}
                 </dd>
               </div>
               <div>
@@ -87,8 +96,12 @@ export function SystemStatusPanel({ installationId }: { installationId: number }
               </div>
               <div>
                 <dt>Database</dt>
-                <dd data-testid="status-database">
-                  <Badge tone={toneOf(status.database.ok)}>{status.database.ok ? "ok" : "unavailable"}</Badge>
+                <dd>
+                  <span data-testid="status-database">
+                    <Badge tone={toneOf(status.database.ok)}>{status.database.ok ? "ok" : "unavailable"}</Badge>
+                  </span>
+                  {status.database.backend ? <span className="muted"> {status.database.backend}</span> : null}
+                  {status.database.error ? <span className="muted"> {status.database.error}</span> : null}
                 </dd>
               </div>
               <div>
