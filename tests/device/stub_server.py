@@ -162,7 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return 409, {"error": "conflict", "detail": "key or meter bound to another installation"}
         installation = {"id": len(state.enrolled) + 1, "name": body["name"], "public_key": public_key.hex(),
                         "key_id": key_id(public_key), "shelly_mac": enrollment.meter.hex().upper(),
-                        "timezone": body.get("timezone"), "capacity_w": body.get("capacity_w")}
+                        "timezone": body.get("timezone"), "capacity_w": body.get("capacity_w"),
+                        "key_storage": body.get("key_storage")}
         state.enrolled.append(installation)
         return 201, installation
 

@@ -121,6 +121,7 @@ def test_enroll_signs_the_meters_mac_and_reports_conflicts(tmp_path, meter_proce
         installation = stub.state.enrolled[0]
         assert installation["shelly_mac"] == SIM_MAC and installation["capacity_w"] == 5000
         assert installation["public_key"] == public_key.hex()
+        assert installation["key_storage"] == "software"
         same = run("enroll", "--token", "admin-token", "--key", str(key), *common)
         assert same.returncode == 0 and "already enrolled" in same.stdout
 

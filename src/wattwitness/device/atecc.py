@@ -36,6 +36,8 @@ def import_cryptoauthlib() -> ModuleType:
 class AteccSigner:
     """Signs with the ATECC608's slot 0 key. `lib` is the cryptoauthlib module (or a fake with its calls)."""
 
+    key_storage = "secure_element"
+
     def __init__(self, lib: Any = None, i2c_bus: int = DEFAULT_I2C_BUS,
                  i2c_address: int = DEFAULT_I2C_ADDRESS) -> None:
         self._lib = lib if lib is not None else import_cryptoauthlib()

@@ -33,7 +33,8 @@ def enroll(api: ServerApi, token: str, signer: Signer, meter: MeterClient, *, na
     assert meter.mac is not None
     record, signature = signed_enrollment(signer, meter.mac, int(time.time() if now is None else now))
     body: dict[str, Any] = {"name": name, "public_key": signer.public_key.hex(), "enrollment_record": record.hex(),
-                            "enrollment_signature": signature.hex(), "timezone": timezone, "legacy": False}
+                            "enrollment_signature": signature.hex(), "timezone": timezone, "legacy": False,
+                            "key_storage": signer.key_storage}
     if capacity_w is not None:
         body["capacity_w"] = capacity_w
     status, installation = api.enroll(token, body)

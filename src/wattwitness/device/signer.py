@@ -26,6 +26,9 @@ BOOT_COUNTER_FILE = "boot_epoch"
 class Signer(Protocol):
     """What the agent and `enroll` need from a signing device."""
 
+    # Where the private key lives, as the installation records it: "software" or "secure_element".
+    key_storage: str
+
     @property
     def public_key(self) -> bytes:
         """64 bytes X||Y."""
@@ -135,6 +138,8 @@ class FileBootCounter:
 class SoftwareSigner:
     """Signs with a key file. `state_dir` holds the boot counter; without it the signer can only sign
     (enough for `enroll`)."""
+
+    key_storage = "software"
 
     def __init__(self, private_key: ec.EllipticCurvePrivateKey, state_dir: Path | None = None) -> None:
         self._private_key = private_key
