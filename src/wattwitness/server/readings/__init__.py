@@ -1,0 +1,1 @@
+"""Signed readings: verified ingest (single and batch), listing, latest, streamed export."""
