@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wattwitness.cli import db, demo, device, verify
+from wattwitness.cli import db, demo, device, server, verify
 
 app = typer.Typer(
     name="wattwitness",
@@ -25,6 +25,7 @@ verify.register(app)
 device.register(app)
 db.register(app)
 demo.register(app)
+server.register(app)
 
 
 def main() -> None:
