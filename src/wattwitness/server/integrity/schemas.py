@@ -1,0 +1,45 @@
+"""Wire shapes of the integrity endpoint (docs/api.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Position(BaseModel):
+    boot: int
+    seq: int
+    ts: int
+
+
+class ChainMark(Position):
+    pass
+
+
+class Gap(BaseModel):
+    from_ts: int | None = Field(description="ts of the stored reading before the gap; null when none is stored")
+    to_ts: int = Field(description="ts of the stored reading after the gap (the one marked `gap`)")
+    after: Position | None
+    before: Position
+    missing: int = Field(description="readings missing; a lower bound when the gap spans boots")
+    missing_exact: bool
+
+
+class SecurityEventOut(BaseModel):
+    id: int
+    kind: str
+    outcome: str
+    detail: str
+    ts: int
+    created_at: str
+
+
+class IntegrityReport(BaseModel):
+    verified: int
+    gap: int
+    counter_reset: int
+    digest_only: int
+    total: int
+    gaps: list[Gap]
+    chain_restarts: list[ChainMark]
+    counter_resets: list[ChainMark]
+    security_events: list[SecurityEventOut]

@@ -1,0 +1,117 @@
+"""Integrity report of one installation: what the stored chain says about completeness and tampering.
+
+Counts by status, the gaps still open (with how many readings are missing), chain restarts, counter
+resets and the latest security events. Lists are capped (newest kept) so a pathological history
+cannot make the report unbounded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from wattwitness.protocol import ZERO_HASH
+from wattwitness.server.db.models import (
+    READING_STATUSES,
+    STATUS_COUNTER_RESET,
+    STATUS_GAP,
+    Reading,
+    SecurityEvent,
+)
+from wattwitness.server.energy.service import get_installation
+from wattwitness.server.integrity.schemas import ChainMark, Gap, IntegrityReport, Position, SecurityEventOut
+
+LIST_LIMIT = 200
+EVENT_LIMIT = 50
+
+
+def missing_between(after: Position | None, before: Position) -> tuple[int, bool]:
+    """(readings missing between two stored readings, whether that number is exact).
+
+    Within a boot the seq numbers say exactly. Across boots only the new boot's missing start is known
+    (`before.seq - 1`); the old boot may have signed more after `after`, so that count is a lower bound,
+    and at least one record (the missing predecessor) is gone.
+    """
+    if after is not None and after.boot == before.boot:
+        return before.seq - after.seq - 1, True
+    return max(1, before.seq - 1), False
+
+
+def _unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def integrity_report(session: Session, installation_id: int) -> IntegrityReport:
+    get_installation(session, installation_id)
+    counts = dict.fromkeys(READING_STATUSES, 0)
+    for status, count in session.execute(
+        select(Reading.status, func.count()).where(Reading.installation_id == installation_id)
+        .group_by(Reading.status)
+    ):
+        counts[status] = count
+    return IntegrityReport(
+        verified=counts.get("verified", 0), gap=counts.get("gap", 0), counter_reset=counts.get("counter_reset", 0),
+        digest_only=counts.get("digest_only", 0), total=sum(counts.values()),
+        gaps=_gaps(session, installation_id),
+        chain_restarts=_chain_restarts(session, installation_id),
+        counter_resets=_marks(session, installation_id, Reading.status == STATUS_COUNTER_RESET),
+        security_events=_security_events(session, installation_id),
+    )
+
+
+def _position(row: Reading) -> Position:
+    return Position(boot=row.boot, seq=row.seq, ts=row.ts)
+
+
+def _gaps(session: Session, installation_id: int) -> list[Gap]:
+    gap_rows = session.scalars(
+        select(Reading).where(Reading.installation_id == installation_id, Reading.status == STATUS_GAP)
+        .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(LIST_LIMIT)
+    ).all()
+    gaps = []
+    for row in reversed(gap_rows):
+        # The stored reading just before the gap reading in chain order: one probe of the unique index.
+        previous = session.scalars(
+            select(Reading).where(Reading.installation_id == installation_id,
+                                  tuple_(Reading.boot, Reading.seq) < tuple_(row.boot, row.seq))
+            .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(1)
+        ).first()
+        after = _position(previous) if previous is not None else None
+        before = _position(row)
+        missing, exact = missing_between(after, before)
+        gaps.append(Gap(from_ts=after.ts if after else None, to_ts=before.ts, after=after, before=before,
+                        missing=missing, missing_exact=exact))
+    return gaps
+
+
+def _chain_restarts(session: Session, installation_id: int) -> list[ChainMark]:
+    first = session.execute(
+        select(Reading.boot, Reading.seq).where(Reading.installation_id == installation_id)
+        .order_by(Reading.boot.asc(), Reading.seq.asc()).limit(1)
+    ).first()
+    if first is None:
+        return []
+    return _marks(session, installation_id, Reading.prev == ZERO_HASH,
+                  tuple_(Reading.boot, Reading.seq) > tuple_(first.boot, first.seq))
+
+
+def _marks(session: Session, installation_id: int, *conditions: ColumnElement[bool]) -> list[ChainMark]:
+    rows = session.execute(
+        select(Reading.boot, Reading.seq, Reading.ts)
+        .where(Reading.installation_id == installation_id, *conditions)
+        .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(LIST_LIMIT)
+    ).all()
+    return [ChainMark(boot=row.boot, seq=row.seq, ts=row.ts) for row in reversed(rows)]
+
+
+def _security_events(session: Session, installation_id: int) -> list[SecurityEventOut]:
+    events = session.scalars(
+        select(SecurityEvent).where(SecurityEvent.installation_id == installation_id)
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc()).limit(EVENT_LIMIT)
+    ).all()
+    return [SecurityEventOut(id=event.id, kind=event.kind, outcome=event.kind, detail=event.detail,
+                             ts=_unix(event.created_at), created_at=event.created_at.isoformat())
+            for event in events]

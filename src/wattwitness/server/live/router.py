@@ -1,0 +1,74 @@
+"""GET /api/v1/readings/{installation_id}/stream: server-sent events, one `event: reading` per stored reading.
+
+The stream holds no database connection while it waits: each poll opens a short session in the
+thread pool, so a hundred open dashboards do not pin a hundred pooled connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from wattwitness.server.db.models import Reading
+from wattwitness.server.db.session import Database
+from wattwitness.server.deps import DatabaseDep
+from wattwitness.server.energy.service import get_installation
+from wattwitness.server.live.bus import reading_bus
+from wattwitness.server.live.stream import StreamTiming, reading_events
+from wattwitness.server.readings.queries import to_out_many
+
+router = APIRouter(prefix="/api/v1/readings", tags=["live"])
+
+# Readings sent per poll at most: a client resuming far behind catches up over several polls.
+FETCH_LIMIT = 500
+TIMING = StreamTiming()
+
+
+def _start_after(database: Database, installation_id: int, last_event_id: str | None) -> int:
+    """The id to stream after: the client's Last-Event-ID when it resumes, else the newest stored id."""
+    with database.session() as session:
+        get_installation(session, installation_id)
+        if last_event_id is not None and last_event_id.strip().isdigit():
+            return int(last_event_id.strip())
+        return session.scalar(select(func.max(Reading.id)).where(Reading.installation_id == installation_id)) or 0
+
+
+def _fetch_after(database: Database, installation_id: int, floor: int) -> list[tuple[int, dict[str, Any]]]:
+    with database.session() as session:
+        installation = get_installation(session, installation_id)
+        rows = session.scalars(
+            select(Reading).where(Reading.installation_id == installation_id, Reading.id > floor)
+            .order_by(Reading.id).limit(FETCH_LIMIT)
+        ).all()
+        return [(out.id, out.model_dump(mode="json")) for out in to_out_many(session, rows, installation)]
+
+
+@router.get(
+    "/{installation_id}/stream",
+    summary="Live readings as server-sent events (`event: reading`, data = the reading JSON)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 404: {"description": "no such installation"}},
+)
+async def stream(
+    installation_id: int,
+    request: Request,
+    database: DatabaseDep,
+    last_event_id: Annotated[str | None, Header(description="resume after this reading id")] = None,
+) -> StreamingResponse:
+    start_after = await run_in_threadpool(_start_after, database, installation_id, last_event_id)
+
+    async def fetch_after(floor: int) -> list[tuple[int, dict[str, Any]]]:
+        return await run_in_threadpool(_fetch_after, database, installation_id, floor)
+
+    async def events() -> AsyncIterator[str]:
+        with reading_bus.subscribe(installation_id) as wake:
+            async for chunk in reading_events(fetch_after, start_after, wake, request.is_disconnected, TIMING):
+                yield chunk
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
