@@ -8,6 +8,8 @@ import re
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wattwitness.device.errors import MeterAuthError, MeterError, MeterPayloadError, MeterUnreachable
 from wattwitness.device.shelly import MeterSample, ShellyGen1, ShellyGen2, create_meter
@@ -156,3 +158,13 @@ def test_gen2_notices_another_device_behind_the_same_url():
         client.read()
     # Learnt afresh on the next read.
     assert client.read().mac == bytes.fromhex("08F9E0E5D4C8")
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+       st.decimals(min_value=0, max_value=10**12, places=3, allow_nan=False, allow_infinity=False))
+def test_any_decimal_the_meter_sends_converts_exactly(power, total):
+    body = f'{{"mac": "EC64C9C05E97", "unixtime": 1750352672, "emeters": [{{"power": {power:f}, "total": {total:f}}}]}}'
+    client = create_meter("http://m", gen=1, http=httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body.encode()))))
+    sample = client.read()
+    assert sample.power_mw == int(power * 1000) and sample.energy_mwh == int(total * 1000)
