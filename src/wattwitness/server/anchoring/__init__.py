@@ -1,0 +1,1 @@
+"""Anchoring: what to anchor next, which anchors exist, and the inclusion proof of a reading."""
