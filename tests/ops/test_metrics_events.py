@@ -134,3 +134,19 @@ def test_multiprocess_mode_adds_up_every_worker(tmp_path: Path) -> None:
     assert value(scrape, "wattwitness_readings_total", outcome="verified") == 7
     assert value(scrape, "wattwitness_batch_size_count") == 2
     assert value(scrape, "wattwitness_agent_outbox_depth", installation_id="5") == 20  # the most recent report
+
+
+def test_observe_ingest_counts_each_outcome_and_spreads_the_time() -> None:
+    before = metrics.scrape(None).decode()
+    metrics.observe_ingest([Outcome.VERIFIED, Outcome.VERIFIED, Outcome.DUPLICATE, Outcome.GAP], 0.004)
+    metrics.observe_ingest([], 1.0)  # nothing checked: nothing observed
+    after = metrics.scrape(None).decode()
+
+    def delta(metric: str, **labels: str) -> float:
+        return value(after, metric, **labels) - value(before, metric, **labels)
+
+    assert delta("wattwitness_readings_total", outcome="verified") == 2
+    assert delta("wattwitness_readings_total", outcome="duplicate") == 1
+    assert delta("wattwitness_readings_total", outcome="gap") == 1
+    assert delta("wattwitness_verification_seconds_count") == 4
+    assert abs(delta("wattwitness_verification_seconds_sum") - 0.004) < 1e-9

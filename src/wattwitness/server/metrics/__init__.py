@@ -1,7 +1,8 @@
 """Prometheus metrics: event counters the services update through hooks, database state read at scrape time.
 
 Hooks for the code that does the work (one call each):
-- `count_outcome(outcome, seconds)`: every checked reading, its outcome and how long the check took;
+- `observe_ingest(outcomes, seconds)`: the outcomes of one ingest call and how long checking them took
+  (or `count_outcome(outcome, seconds)` per reading);
 - `observe_batch(size, outbox_depth_header, installation_id)`: every batch post.
 `install(app)` adds GET /metrics and the HTTP request metrics to an app.
 """
@@ -10,14 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattwitness.server.metrics.events import OUTBOX_DEPTH_HEADER, count_outcome, observe_batch, parse_outbox_depth
+from wattwitness.server.metrics.events import (
+    OUTBOX_DEPTH_HEADER,
+    count_outcome,
+    observe_batch,
+    observe_ingest,
+    parse_outbox_depth,
+)
 from wattwitness.server.metrics.middleware import HttpMetricsMiddleware
 from wattwitness.server.metrics.router import STATE_LOADER_KEY, router, scrape
 from wattwitness.server.metrics.state import InstallationState, StateCollector, StateLoader
 
 __all__ = [
     "OUTBOX_DEPTH_HEADER", "InstallationState", "StateCollector", "StateLoader", "count_outcome", "install",
-    "observe_batch", "parse_outbox_depth", "router", "scrape",
+    "observe_batch", "observe_ingest", "parse_outbox_depth", "router", "scrape",
 ]
 
 
