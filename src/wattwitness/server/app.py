@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from wattwitness import logs
 from wattwitness.server import health, metrics
+from wattwitness.server.anchoring.router import router as anchoring_router
 from wattwitness.server.dashboard import dashboard_router
 from wattwitness.server.db.session import Database
 from wattwitness.server.energy.router import router as energy_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(integrity_router)  # GET /api/v1/readings/{id}/integrity (energy)
     app.include_router(live_router)  # GET /api/v1/readings/{id}/stream, server-sent events (energy)
     status_routes.install(app)  # GET /api/v1/status/ and the background internet probe (energy)
+    app.include_router(anchoring_router)  # /api/v1/anchoring/next, /api/v1/anchors, /api/v1/readings/proof/{id} (chain)
     metrics.install(app)  # GET /metrics, HTTP request metrics, database state at scrape time (ops)
     # (energy/chart, integrity, status, live stream, anchoring: one include line each, above this line)
 
