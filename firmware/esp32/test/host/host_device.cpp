@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   while (!g_stop) {
     device.tick();
     if (readings > 0 && device.seq() >= readings && device.enrolled() && ring.size() == 0) {
-      std::printf("DONE readings=%lu rejected=%u\n", readings, device.rejected());
+      std::printf("DONE seq=%u rejected=%u\n", device.seq(), device.rejected());
       return 0;
     }
     if (timeout_s > 0 && clock.millis() > deadline) {
