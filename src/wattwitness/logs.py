@@ -42,8 +42,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 # 128 hex digits is a full P-256 public key (X||Y) or a full r||s signature; 16 digits identify it.
 _LONG_HEX = re.compile(r"(?i)\b([0-9a-f]{16})[0-9a-f]{112,}\b")
-# Fields of a LogRecord that are not user `extra=` values.
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# Fields of a LogRecord that are not user `extra=` values (uvicorn adds an ANSI-coloured copy of each message).
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"}
 
 _secrets: set[str] = set()
 
@@ -115,8 +116,23 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
-class _WattWitnessHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler this module installed, so configuring twice replaces it instead of doubling lines."""
+class _WattWitnessHandler(logging.Handler):
+    """Writes one formatted line per record. Without an explicit stream it writes to whatever sys.stderr
+    is at that moment (as logging's last-resort handler does), so a handler installed early keeps working
+    when a test runner or a daemon wrapper swaps the stream. The class also marks the handler this module
+    installed, so configuring twice replaces it instead of doubling lines."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._stream or sys.stderr
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
 
 
 def configure_logging(log_format: str | None = None, level: str | int | None = None, stream: Any = None) -> None:
@@ -124,7 +140,7 @@ def configure_logging(log_format: str | None = None, level: str | int | None = N
     chosen = (log_format or os.environ.get(FORMAT_ENV) or "text").strip().lower()
     if chosen not in ("text", "json"):
         raise ValueError(f"{FORMAT_ENV} must be 'text' or 'json', got {chosen!r}")
-    handler = _WattWitnessHandler(stream or sys.stderr)
+    handler = _WattWitnessHandler(stream)
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     root = logging.getLogger()
     for existing in [h for h in root.handlers if isinstance(h, _WattWitnessHandler)]:
@@ -183,6 +199,16 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
+def is_configured() -> bool:
+    return any(isinstance(handler, _WattWitnessHandler) for handler in logging.getLogger().handlers)
+
+
 def install(app: Any) -> None:
-    """The app factory's one-line hook: request ids and access lines for every request."""
+    """The app factory's one-line hook: request ids and access lines for every request.
+
+    Server worker processes build their app without passing through `wattwitness serve`'s set-up, so the
+    hook configures logging from the environment when no handler is installed at all (one that is, a test
+    runner's or an embedding application's, is left alone)."""
+    if not logging.getLogger().handlers:
+        configure_logging()
     app.add_middleware(RequestIdMiddleware)
