@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wattwitness.cli import db, demo, device, server, verify
+from wattwitness.cli import chain, db, demo, device, server, verify
 
 app = typer.Typer(
     name="wattwitness",
@@ -22,6 +22,7 @@ def _root() -> None:
 
 
 verify.register(app)
+chain.register(app)
 device.register(app)
 db.register(app)
 demo.register(app)
