@@ -1,0 +1,45 @@
+"""An export checked against the ledger (the `wattwitness verify --chain` check)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chain.conftest import INSTALLATION, Device, LedgerWorld
+from wattwitness.chain.audit import audit_export, installations_for_key, read_only_ledger
+from wattwitness.chain.errors import ChainError
+from wattwitness.protocol import Reading
+
+
+def test_every_anchor_matches_the_export(world: LedgerWorld, device: Device):
+    items = device.readings(30)
+    world.anchor_batch(items[:1])
+    world.anchor_batch(items[1:12])
+    world.anchor_batch(items[12:])
+    records = [r for r, _ in items]
+    audit = audit_export(world.ledger, INSTALLATION, reversed(records))  # order does not matter
+    assert [c.status for c in audit.checks] == ["ok", "ok", "ok"] and audit.ok
+    assert "3 anchors on-chain: 3 match, 0 do not match, 0 outside this export" in audit.summary()
+
+
+def test_a_missing_or_substituted_record_is_found(world: LedgerWorld, device: Device):
+    items = device.readings(10)
+    world.anchor_batch(items[:1])
+    world.anchor_batch(items[1:])
+    records = [r for r, _ in items]
+    altered = Reading.decode(records[4])
+    swapped = Reading(altered.meter, altered.boot, altered.seq, altered.ts, altered.power_mw + 1,
+                      altered.energy_mwh, altered.prev).encode()
+    audit = audit_export(world.ledger, INSTALLATION, [*records[:4], swapped, *records[5:]])
+    assert [c.status for c in audit.checks] == ["ok", "root_mismatch"] and not audit.ok
+    audit = audit_export(world.ledger, INSTALLATION, records[5:])
+    assert [c.status for c in audit.checks] == ["not_in_export", "not_in_export"]
+
+
+def test_installation_is_found_by_key(world: LedgerWorld, device: Device):
+    assert installations_for_key(world.ledger, device.public_key) == [INSTALLATION]
+    assert installations_for_key(world.ledger, bytes(64)) == []
+
+
+def test_unreachable_node_is_a_clear_error():
+    with pytest.raises(ChainError, match="no JSON-RPC node answers"):
+        read_only_ledger("http://127.0.0.1:18598", "0x" + "22" * 20)
