@@ -14,9 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from typer.testing import CliRunner
 
+from wattwitness.cli import app
 from wattwitness.device.enrollment import signed_enrollment
-from wattwitness.device.signer import SoftwareSigner
+from wattwitness.device.signer import SoftwareSigner, generate_key_file
 from wattwitness.protocol import Enrollment, parse_mac, verify, verify_chain
 
 from .conftest import SIM_MAC
@@ -108,31 +110,35 @@ def test_agent_against_simulated_gen2_meter_and_stub_server(tmp_path, meter_proc
         stub.stop()
 
 
-def test_enroll_signs_the_meters_mac_and_reports_conflicts(tmp_path, meter_process):
-    key = tmp_path / "device.pem"
-    public_key = keygen(key)
+def test_enroll_signs_the_meters_mac_and_reports_conflicts(tmp_path, key_file, public_key, simulator):
+    """In-process (typer's runner) to keep it quick; the same command code as the subprocess tests."""
+    runner = CliRunner()
     stub = StubServer(public_key, parse_mac(SIM_MAC)).start()
-    common = ["--server", stub.url, "--meter", meter_process, "--gen", "2", "--name", "Rooftop",
+    common = ["--server", stub.url, "--meter", simulator.url, "--gen", "1", "--name", "Rooftop",
               "--timezone", "Europe/Zurich", "--capacity-w", "5000"]
     try:
-        first = run("enroll", "--token", "admin-token", "--key", str(key), *common)
-        assert first.returncode == 0, first.stderr
+        first = runner.invoke(app, ["enroll", "--token", "admin-token", "--key", str(key_file), *common])
+        assert first.exit_code == 0, first.output
         assert first.stdout.strip().splitlines()[-1] == "1"
         installation = stub.state.enrolled[0]
         assert installation["shelly_mac"] == SIM_MAC and installation["capacity_w"] == 5000
         assert installation["public_key"] == public_key.hex()
         assert installation["key_storage"] == "software"
-        same = run("enroll", "--token", "admin-token", "--key", str(key), *common)
-        assert same.returncode == 0 and "already enrolled" in same.stdout
+        same = runner.invoke(app, ["enroll", "--token", "admin-token", "--key", str(key_file), *common])
+        assert same.exit_code == 0 and "already enrolled" in same.stdout
 
         other = tmp_path / "other.pem"
-        keygen(other)
-        for token, key_path, status_text in (("nope", key, "token was not accepted"),
-                                             ("viewer-token", key, "does not allow"),
+        generate_key_file(other)
+        for token, key_path, status_text in (("nope", key_file, "token was not accepted"),
+                                             ("viewer-token", key_file, "does not allow"),
                                              ("admin-token", other, "already bound")):
-            result = run("enroll", "--token", token, "--key", str(key_path), *common)
-            assert result.returncode == 1, result.stdout
-            assert status_text in result.stderr and "Traceback" not in result.stderr
+            result = runner.invoke(app, ["enroll", "--token", token, "--key", str(key_path), *common])
+            assert result.exit_code == 1, result.output
+            assert (status_text in result.stderr and result.exception is None) or isinstance(result.exception,
+                                                                                           SystemExit)
+        unreachable = runner.invoke(app, ["enroll", "--token", "admin-token", "--key", str(key_file),
+                                          *common[:2], "--meter", "http://127.0.0.1:9", *common[4:]])
+        assert unreachable.exit_code == 1 and "unreachable" in unreachable.stderr
     finally:
         stub.stop()
 
