@@ -52,7 +52,7 @@ def meter_process():
                                 "--start", str(int(time.time()) - 86400), "--mac", SIM_MAC],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # generous: a loaded CI machine imports slowly
     while True:
         try:
             httpx.get(url + "/rpc/Shelly.GetDeviceInfo", timeout=1)
