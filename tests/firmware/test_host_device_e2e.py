@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,27 +129,35 @@ def server(tmp_path: Path) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture
-def meter(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def simulated_meter(tmp_path: Path, gen: int) -> Iterator[str]:
     port = free_port()
-    log = tmp_path / "meter.log"
+    log = tmp_path / f"meter-gen{gen}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "wattwitness.cli", "simulate-meter", "--port", str(port), "--gen", "1",
+            [sys.executable, "-m", "wattwitness.cli", "simulate-meter", "--port", str(port), "--gen", str(gen),
              "--mac", METER_MAC, "--peak-w", "5000", "--initial-wh", "21700"],
             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    probe = "/status" if gen == 1 else "/rpc/Shelly.GetDeviceInfo"
     try:
-        wait_until(lambda: httpx.get(f"{url}/status", timeout=2).status_code == 200, "simulate-meter", process, log)
+        wait_until(lambda: httpx.get(url + probe, timeout=2).status_code == 200, "simulate-meter", process, log)
         yield url
     finally:
         stop(process)
 
 
+@pytest.fixture
+def meter(tmp_path: Path) -> Iterator[str]:
+    with simulated_meter(tmp_path, gen=1) as url:
+        yield url
+
+
 def run_device(binary: Path, state: Path, server_url: str, meter_url: str, token: str, readings: int,
-               timeout_s: int = 90) -> list[str]:
+               timeout_s: int = 90, gen: int = 1) -> list[str]:
     done = subprocess.run(
         [str(binary), "--server", server_url, "--meter", meter_url, "--state", str(state), "--token", token,
+         "--gen", str(gen),
          "--interval-ms", "1000", "--readings", str(readings), "--timeout-s", str(timeout_s),
          "--name", "Host-built ESP32 firmware", "--capacity-w", "5000"],
         capture_output=True, text=True, timeout=timeout_s + 30)
@@ -230,3 +239,14 @@ def test_records_signed_during_a_server_outage_are_delivered_in_order_afterwards
     readings = stored_readings(server, installation["id"])
     assert [(r["boot"], r["seq"]) for r in readings] == [(1, 1)] + [(2, seq) for seq in range(1, last_seq + 1)]
     assert all(r["status"] == "verified" for r in readings), [r["status"] for r in readings]
+
+
+def test_gen2_meter_through_rpc_is_read_and_verified(host_device: Path, server: Server, tmp_path: Path) -> None:
+    with simulated_meter(tmp_path, gen=2) as meter_url:
+        run_device(host_device, tmp_path / "device", server.url, meter_url, server.enrollment_token(), readings=3,
+                   gen=2)
+    installation = the_installation(server)
+    readings = stored_readings(server, installation["id"])
+    assert [(r["boot"], r["seq"]) for r in readings] == [(1, 1), (1, 2), (1, 3)]
+    assert all(r["status"] == "verified" for r in readings)
+    assert all(21_700 <= r["total_wh"] < 21_800 for r in readings)

@@ -108,7 +108,9 @@ class FakeNetwork : public ww::HttpClient {
         std::string prev = ww::to_hex(reading.prev, 32);
         if (forced.count(id)) {
           outcome = forced[id];
-        } else if (!enrolled || !ww_host::openssl_verify(key, digest, signature)) {
+        } else if (!enrolled) {
+          outcome = "unknown_meter";
+        } else if (!ww_host::openssl_verify(key, digest, signature)) {
           outcome = "invalid_signature";
         } else if (hash_of.count(id)) {
           outcome = hash_of[id] == ww::to_hex(digest, 32) ? "duplicate" : "equivocation";
@@ -440,4 +442,22 @@ TEST(a_chip_that_is_not_locked_signs_nothing) {
   CHECK(device.log.has("ERROR secure element not answering or not locked"));
   device.loop.tick();
   CHECK_EQ(device.ring.size(), uint32_t(0));
+}
+
+TEST(a_server_that_forgot_the_installation_gets_a_new_enrollment) {
+  Rig rig;
+  Device device(rig);
+  CHECK(device.loop.start());
+  device.step(rig);
+  CHECK_EQ(rig.network.stored.size(), size_t(1));
+  rig.network.enrolled = false;  // the server's database was rebuilt
+  device.step(rig);
+  CHECK(device.log.has("HOLD boot=1 seq=2 outcome=unknown_meter"));
+  CHECK(device.log.has("ENROLL needed"));
+  for (int i = 0; i < 10 && (device.ring.size() > 0 || !device.loop.enrolled()); ++i) device.step(rig);
+  CHECK(rig.network.enrolled);
+  CHECK_EQ(rig.network.enroll_calls, 2);
+  CHECK_EQ(device.ring.size(), uint32_t(0));
+  CHECK(rig.network.stored.size() >= 3);
+  CHECK_EQ(rig.network.stored.at(1).seq, uint32_t(2));
 }

@@ -250,6 +250,12 @@ bool DeviceLoop::send_batch() {
         held = true;
         log("HOLD boot=%" PRIu32 " seq=%" PRIu32 " outcome=%s: kept for a later retry", reading.boot, reading.seq,
             outcomes[i].c_str());
+        if (outcomes[i] == "unknown_meter") {
+          // The server has no installation for this meter (e.g. its database was rebuilt): enroll again.
+          enrolled_ = false;
+          next_enroll_ms_ = clock_.millis();
+          log("ENROLL needed: the server does not know this meter");
+        }
         break;
     }
   }
