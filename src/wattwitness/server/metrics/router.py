@@ -22,7 +22,7 @@ class _ProcessLocal(Collector):
     """This process's event metrics, for the single-process server."""
 
     def collect(self) -> Iterator[Metric]:
-        return REGISTRY.collect()
+        yield from REGISTRY.collect()
 
 
 def scrape(state_loader: StateLoader | None) -> bytes:
