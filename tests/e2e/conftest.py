@@ -86,6 +86,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "WATTWITNESS_ADMIN_TOKEN": token,
         # The internet probe must not leave this machine during tests: it probes the server itself.
         "WATTWITNESS_INTERNET_PROBE_TARGET": f"127.0.0.1:{port}",
+        "WATTWITNESS_INTERNET_PROBE_INTERVAL_S": "2",
+        # The history's device reads every 60 s (older days every 300 s): only longer silences are gaps.
+        "WATTWITNESS_READING_INTERVAL_S": "300",
     }
     log = data_dir / "server.log"
     with log.open("wb") as out:

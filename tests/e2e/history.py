@@ -71,6 +71,15 @@ class SignedHistory:
         self.energy_mwh = 0
 
 
+# Half an hour the device never delivered, three hours before `now`: the server must mark the chart
+# buckets it crosses as estimated (the e2e server reads "a gap" as more than 3 x 300 s without readings).
+GAP_S = 30 * 60
+
+
+def gap_start(now: int) -> int:
+    return now - 3 * 3600
+
+
 def build_history(now: int, zone_name: str) -> SignedHistory:
     """Eight days up to `now`: 5-minute readings for older days, 60 s for the last 26 hours."""
     history = SignedHistory(ZoneInfo(zone_name))
@@ -83,7 +92,7 @@ def build_history(now: int, zone_name: str) -> SignedHistory:
             history.swap_meter_counter()
         history.add(ts)
         ts += 300
-    gap_from, gap_to = now - 3 * 3600, now - 3 * 3600 + 15 * 60
+    gap_from, gap_to = gap_start(now), gap_start(now) + GAP_S
     while ts <= now - 60:
         history.add(ts, post=not gap_from <= ts < gap_to)
         ts += 60

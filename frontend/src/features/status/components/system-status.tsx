@@ -34,7 +34,10 @@ function chainSummary(chain: SystemStatus["chain"]): { state: string; facts: [st
   const raw = chain.status ?? chain.state ?? (chain.ok === true ? "ok" : chain.ok === false ? "error" : undefined);
   const state = typeof raw === "string" ? raw : chain.configured === false ? "not configured" : "unknown";
   const facts = Object.entries(chain)
-    .filter(([name, value]) => !["status", "state", "ok"].includes(name) && ["string", "number", "boolean"].includes(typeof value))
+    .filter(
+      ([name, value]) =>
+        !["status", "state", "ok", "configured"].includes(name) && ["string", "number", "boolean"].includes(typeof value),
+    )
     .slice(0, 4)
     .map(([name, value]) => [name.replace(/_/g, " "), String(value)] as [string, string]);
   return { state, facts };
