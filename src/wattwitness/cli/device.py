@@ -73,6 +73,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Read the meter every interval, sign each reading, keep it in the outbox until the server has it."""
         logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # httpx logs every request at INFO: one line per reading per endpoint would drown the agent's own log.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         config = AgentConfig(server_url=server, meter_url=meter, state_dir=state, interval=interval, gen=gen,
                              channel=channel, meter_username=meter_user, meter_password=meter_password,
                              max_records=max_records)
