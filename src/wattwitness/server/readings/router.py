@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -14,6 +15,7 @@ from wattwitness.server.deps import DatabaseDep, SessionDep, SettingsDep, client
 from wattwitness.server.errors import OUTCOME_STATUS, NotFound, error_body
 from wattwitness.server.installations.service import get_installation
 from wattwitness.server.live.bus import notify_readings
+from wattwitness.server.metrics.events import OUTBOX_DEPTH_HEADER, observe_batch, observe_ingest
 from wattwitness.server.readings import export, legacy, queries, service
 from wattwitness.server.readings.schemas import (
     BatchIn,
@@ -43,6 +45,14 @@ def _ingest_out(session: Session, reading: Reading, outcome: Outcome, detail: st
     return IngestOut(**out.model_dump(), outcome=outcome.value, detail=detail)
 
 
+def _checked(session: Session, items: list[tuple[str, str]], max_future_s: int,
+             request: Request) -> service.IngestReport:
+    started = time.perf_counter()
+    report = service.ingest(session, items, max_future_s=max_future_s, client=client_address(request))
+    observe_ingest([r.outcome for r in report.results], time.perf_counter() - started)
+    return report
+
+
 def _commit_and_notify(session: Session, installation_ids: set[int]) -> None:
     # Commit here (not in the dependency) so the live streams are woken only for committed rows.
     session.commit()
@@ -67,8 +77,7 @@ def post_reading(
         _commit_and_notify(session, {result.reading.installation_id} if result.outcome.accepted else set())
         return JSONResponse(out.model_dump(), 201 if result.outcome is Outcome.DIGEST_ONLY else 200)
 
-    report = service.ingest(session, [(body.record, body.signature)], max_future_s=settings.max_future_s,
-                            client=client_address(request))
+    report = _checked(session, [(body.record, body.signature)], settings.max_future_s, request)
     item = report.results[0]
     if not item.outcome.accepted:
         # Returned, not raised: the security event recorded in this transaction must be committed.
@@ -85,8 +94,11 @@ def post_reading(
                                                            422: {"description": "malformed request"}})
 def post_batch(body: BatchIn, request: Request, session: SessionDep, settings: SettingsDep) -> BatchOut:
     """Up to 5,000 signed readings in one transaction; one result per item, in request order."""
-    report = service.ingest(session, [(item.record, item.signature) for item in body.readings],
-                            max_future_s=settings.max_future_s, client=client_address(request))
+    report = _checked(session, [(item.record, item.signature) for item in body.readings], settings.max_future_s,
+                      request)
+    installation_ids = {r.installation_id for r in report.results if r.installation_id is not None}
+    observe_batch(len(body.readings), request.headers.get(OUTBOX_DEPTH_HEADER),
+                  next(iter(installation_ids)) if len(installation_ids) == 1 else None)
     _commit_and_notify(session, report.touched)
     results = [BatchResult(index=r.index, outcome=r.outcome.value, detail=r.detail, reading_id=r.reading_id)
                for r in report.results]
