@@ -85,6 +85,17 @@ def test_agent_refuses_a_group_readable_key(tmp_path):
     assert "chmod 600" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_agent_option_errors_are_one_line(tmp_path, key_file):
+    runner = CliRunner()
+    base = ["agent", "--server", "http://127.0.0.1:9", "--meter", "http://127.0.0.1:9", "--state", str(tmp_path / "s")]
+    for extra, message in ((["--key", str(key_file), "--log-level", "LOUD"], "--log-level"),
+                           ([], "--key is required"),
+                           (["--key", str(key_file), "--signer", "hsm"], "software or atecc")):
+        result = runner.invoke(app, [*base, *extra])
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr and "Traceback" not in result.output
+
+
 def test_simulator_rejects_a_bad_mac():
     result = run("simulate-meter", "--port", "0", "--mac", "xyz")
     assert result.returncode == 2 and "--mac" in result.stderr and "Traceback" not in result.stderr

@@ -72,6 +72,8 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
     ) -> None:
         """Read the meter every interval, sign each reading, keep it in the outbox until the server has it."""
+        if log_level.upper() not in logging.getLevelNamesMapping():
+            _fail(f"--log-level must be one of DEBUG, INFO, WARNING, ERROR, not {log_level!r}", 2)
         logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # httpx logs every request at INFO: one line per reading per endpoint would drown the agent's own log.
         logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
