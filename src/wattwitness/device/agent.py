@@ -65,6 +65,8 @@ class Agent:
         self._outbox: Outbox | None = None
         self._sender: Sender | None = None
         self._sampler_done = threading.Event()
+        # The sampler's connection is also read by `depth` from the caller's thread: never both at once.
+        self._outbox_lock = threading.Lock()
 
     # ---- start-up -----------------------------------------------------------------------------------
 
@@ -143,7 +145,8 @@ class Agent:
                         self.config.meter_url, err)
             return False
         try:
-            entry = self._outbox.append_signed(lambda head: self._sign_next(head, sample))
+            with self._outbox_lock:
+                entry = self._outbox.append_signed(lambda head: self._sign_next(head, sample))
         except DiskFullError as err:
             log.error("DISK FULL: reading at %d NOT recorded: %s; retrying every interval", sample.ts, err)
             return False
@@ -184,7 +187,9 @@ class Agent:
 
     @property
     def depth(self) -> int:
-        return self._outbox.depth() if self._outbox else 0
+        """Records signed but not yet acknowledged by the server."""
+        with self._outbox_lock:
+            return self._outbox.depth() if self._outbox else 0
 
     @property
     def delivered(self) -> int:
@@ -208,9 +213,10 @@ class Agent:
         self._threads = []
         if self._sender is not None:
             self._sender.outbox.close()
-        if self._outbox is not None:
-            self._outbox.close()
-            self._outbox = None
+        with self._outbox_lock:
+            if self._outbox is not None:
+                self._outbox.close()
+                self._outbox = None
         self.meter.shutdown()
         self.api.close()
         self.signer.close()
