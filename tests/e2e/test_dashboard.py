@@ -204,7 +204,8 @@ def run_browser_verification(page: Page, period: str) -> None:
     expect(page.get_by_test_id("verify-summary")).to_be_visible(timeout=120_000)
 
 
-def test_browser_verification_agrees_with_the_cli(open_page, server: Server, installation: Installation):
+def test_browser_verification_agrees_with_the_cli(open_page, server: Server, installation: Installation,
+                                                  artifacts):
     page = open_page()
     text = httpx.get(f"{server.url}/api/v1/readings/{installation.id}/export", params={"format": "jsonl"},
                      timeout=60).text
@@ -213,9 +214,14 @@ def test_browser_verification_agrees_with_the_cli(open_page, server: Server, ins
     run_browser_verification(page, "Everything")
     expect(page.get_by_test_id("verify-summary")).to_have_text(expected)
     expect(page.get_by_test_id("verify-verdict")).to_have_text("PASSED")
+    page.locator("[data-panel=verify]").screenshot(path=str(artifacts / "verify-passed.png"))
+    took = re.search(r"(\d+) ms", page.get_by_test_id("verify-result").text_content() or "")
+    assert took is not None
+    (artifacts / "dashboard-verify.json").write_text(json.dumps(
+        {"records": len(text.strip().splitlines()), "browser_verify_ms": int(took.group(1))}) + "\n")
 
 
-def test_browser_verification_fails_on_a_tampered_export(open_page, server: Server):
+def test_browser_verification_fails_on_a_tampered_export(open_page, server: Server, artifacts):
     page = open_page()
     tampered: dict[str, str] = {}
 
@@ -236,6 +242,7 @@ def test_browser_verification_fails_on_a_tampered_export(open_page, server: Serv
     assert " 1 invalid," in expected
     expect(page.get_by_test_id("verify-summary")).to_have_text(expected)
     expect(page.get_by_test_id("verify-problems")).to_contain_text("line 10: invalid_signature")
+    page.locator("[data-panel=verify]").screenshot(path=str(artifacts / "verify-failed.png"))
 
 
 def test_phone_layout_and_dark_theme(open_page, artifacts):
@@ -253,43 +260,31 @@ def test_phone_layout_and_dark_theme(open_page, artifacts):
 
 
 def test_first_load_is_bundled_and_timed(browser: Browser, server: Server, installation: Installation, artifacts):
-    """No CDN: every request stays on the server's origin. Records the first-load time for bench/README.md."""
-    context = browser.new_context(viewport=DESKTOP, locale="en-US")
-    page = context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    started = time.perf_counter()
-    page.goto(f"{server.url}/?installation={installation.id}")
-    expect(page.get_by_test_id("energy-total")).to_be_visible(timeout=30_000)
-    expect(page.get_by_test_id("live-power")).to_be_visible()
-    ready_ms = (time.perf_counter() - started) * 1000
-    timing = page.evaluate("""() => {
-        const nav = performance.getEntriesByType("navigation")[0];
-        const assets = performance.getEntriesByType("resource").filter(e => e.name.includes("/assets/"));
-        return {dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_ms: nav.loadEventEnd,
-                asset_transfer_bytes: assets.reduce((n, e) => n + e.transferSize, 0)};
-    }""")
-    context.close()
-    foreign = [url for url in requested if not url.startswith(server.url) and not url.startswith("data:")]
-    assert foreign == [], f"requests left the server's origin: {foreign}"
-    metrics = {**timing, "panels_ready_ms": round(ready_ms), "requests": len(requested)}
-    (artifacts / "dashboard-load.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    assert metrics["load_ms"] < 5_000
-
-
-def test_picker_switches_to_a_simulator_fed_installation_that_updates_live(
-        simulated_installation, open_page, server: Server):
-    """The agent signs a reading of the simulated Shelly every second; the dashboard follows it live.
-    (simulated_installation comes first so that it exists before the page loads the installation list.)"""
-    page = open_page()
-    picker = page.get_by_label("Installation", exact=True)
-    picker.select_option(str(simulated_installation.id))
-    assert f"installation={simulated_installation.id}" in page.url
-    expect(page.get_by_test_id("info-mac")).to_have_text(simulated_installation.mac, timeout=15_000)
-    expect(page.get_by_test_id("live-power")).to_be_visible(timeout=30_000)
-    expect(page.get_by_test_id("stream-state")).to_have_text("live", timeout=15_000)
-    first = page.get_by_test_id("live-time").text_content()
-    expect(page.get_by_test_id("live-time")).not_to_have_text(first or "", timeout=5_000)
-    latest = api(server, f"/readings/latest/{simulated_installation.id}")
-    assert latest["status"] == "verified"
-    expect(page.get_by_test_id("info-timezone")).to_have_text("Europe/Zurich")
+    """No CDN: every request stays on the server's origin. Records the first-load time for bench/README.md
+    (median of three cold loads, each in a fresh browser context with an empty cache)."""
+    samples = []
+    for _ in range(3):
+        context = browser.new_context(viewport=DESKTOP, locale="en-US")
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request, seen=requested: seen.append(request.url))
+        started = time.perf_counter()
+        page.goto(f"{server.url}/?installation={installation.id}")
+        expect(page.get_by_test_id("energy-total")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("live-power")).to_be_visible()
+        expect(page.get_by_test_id("records-table")).to_be_visible()
+        ready_ms = (time.perf_counter() - started) * 1000
+        timing = page.evaluate("""() => {
+            const nav = performance.getEntriesByType("navigation")[0];
+            const assets = performance.getEntriesByType("resource").filter(e => e.name.includes("/assets/"));
+            return {dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd),
+                    load_ms: Math.round(nav.loadEventEnd),
+                    asset_transfer_bytes: assets.reduce((n, e) => n + e.transferSize, 0)};
+        }""")
+        context.close()
+        foreign = [url for url in requested if not url.startswith(server.url) and not url.startswith("data:")]
+        assert foreign == [], f"requests left the server's origin: {foreign}"
+        samples.append({**timing, "panels_ready_ms": round(ready_ms), "requests": len(requested)})
+    median = {name: sorted(sample[name] for sample in samples)[1] for name in samples[0]}
+    (artifacts / "dashboard-load.json").write_text(json.dumps({"median": median, "samples": samples}, indent=2) + "\n")
+    assert median["load_ms"] < 5_000
