@@ -25,11 +25,12 @@ ww::HttpResponse ArduinoHttp::exchange(const std::string& url_text, const std::s
                                        long outbox_depth) {
   ww::Url url;
   if (!ww::parse_url(url_text, url)) return {-100, ""};
+  // The transports are declared first so they outlive `http`, whose destructor still touches its client.
+  WiFiClientSecure secure;
+  WiFiClient plain;
   HTTPClient http;
   http.setTimeout(kHttpTimeoutMs);
   http.setReuse(false);
-  WiFiClientSecure secure;
-  WiFiClient plain;
   bool begun;
   if (url.tls) {
     // The server's certificate must chain to the provisioned CA; there is no unverified fallback.
@@ -83,7 +84,7 @@ bool LittleFsFlash::read(uint32_t offset, uint8_t* data, size_t length) {
   if (offset + length > size_) return false;
   while (length > 0) {
     uint32_t page = offset / kPageSize, within = offset % kPageSize;
-    size_t take = min<size_t>(length, kPageSize - within);
+    size_t take = length < kPageSize - within ? length : kPageSize - within;
     File file = LittleFS.open(page_path(page), "r");
     if (!file || !file.seek(within) || file.read(data, take) != take) return false;
     file.close();
@@ -98,7 +99,7 @@ bool LittleFsFlash::write(uint32_t offset, const uint8_t* data, size_t length) {
   if (offset + length > size_) return false;
   while (length > 0) {
     uint32_t page = offset / kPageSize, within = offset % kPageSize;
-    size_t take = min<size_t>(length, kPageSize - within);
+    size_t take = length < kPageSize - within ? length : kPageSize - within;
     File file = LittleFS.open(page_path(page), "r+");
     if (!file || !file.seek(within) || file.write(data, take) != take) return false;
     file.close();

@@ -157,6 +157,8 @@ void setup() {
   sync_clock();
 
   const uint32_t capacity = ww::kDefaultRingCapacity;
+  // On the first boot this creates ~1.2 MB of page files, which takes a while.
+  g_log.line("RING opening " + std::to_string(capacity) + " slots on LittleFS");
   if (!g_flash.begin(ww::RecordRing::region_size(capacity))) g_log.line("ERROR ring buffer files could not be created");
   g_ring = new ww::RecordRing(g_flash, capacity);
   if (!g_ring->open()) g_log.line("ERROR ring buffer could not be opened");
