@@ -31,8 +31,9 @@ class Table:
     def __init__(self) -> None:
         self.visible: dict[int, dict[str, Any]] = {}
 
-    async def fetch_after(self, floor: int) -> list[tuple[int, dict[str, Any]]]:
-        return [(i, self.visible[i]) for i in sorted(self.visible) if i > floor]
+    async def fetch_after(self, floor: int) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        found = [(i, self.visible[i]) for i in sorted(self.visible) if i > floor]
+        return found, max([floor, *self.visible])
 
 
 def parse(chunks: list[str]) -> list[int]:

@@ -190,3 +190,31 @@ def test_every_reading_reaches_the_stream_within_2_s_whichever_process_stored_it
     finally:
         resumed.close()
 
+
+
+def test_the_poll_walks_past_other_installations_readings(client: Any, db: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One poll finds this installation's readings among many of another, in small primary-key pages."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.server.test_energy_history import enroll, post_all
+    from wattwitness.server.live import router as live_router
+
+    mine, other = SignedHistory(), SignedHistory(key=ec.generate_private_key(ec.SECP256R1()),
+                                                 meter=bytes.fromhex("0A0B0C0D0E0F"))
+    mine_id, other_id = enroll(client, mine), enroll(client, other)
+    now = int(time.time())
+    for i in range(12):
+        other.add(now - 200 + i, 10)
+    mine.add(now - 100, 10)
+    post_all(client, other.items[:6])
+    post_all(client, mine.items)
+    post_all(client, other.items[6:])
+    monkeypatch.setattr(live_router, "SCAN_LIMIT", 4)
+
+    found, scanned_up_to = live_router._fetch_after(db, mine_id, 0)
+    assert [payload["installation_id"] for _, payload in found] == [mine_id]
+    assert found[0][1]["seq"] == 1 and found[0][0] == 7
+    assert scanned_up_to == 13  # every row looked at, in pages of 4
+    found_other, _ = live_router._fetch_after(db, other_id, 7)
+    assert [payload["seq"] for _, payload in found_other] == list(range(7, 13))

@@ -24,7 +24,10 @@ from wattwitness.server.readings.queries import to_out_many
 
 router = APIRouter(prefix="/api/v1/readings", tags=["live"])
 
-# Readings sent per poll at most: a client resuming far behind catches up over several polls.
+# Rows of all installations looked at per poll, and readings of this one sent per poll, at most: a client
+# resuming far behind catches up over several polls.
+SCAN_LIMIT = 5_000
+SCAN_ROUNDS = 10
 FETCH_LIMIT = 500
 TIMING = StreamTiming()
 
@@ -35,17 +38,39 @@ def _start_after(database: Database, installation_id: int, last_event_id: str | 
         get_installation(session, installation_id)
         if last_event_id is not None and last_event_id.strip().isdigit():
             return int(last_event_id.strip())
-        return session.scalar(select(func.max(Reading.id)).where(Reading.installation_id == installation_id)) or 0
+        # The newest id of any installation: a primary-key look-up, where the newest of this one is not.
+        return session.scalar(select(func.max(Reading.id))) or 0
 
 
-def _fetch_after(database: Database, installation_id: int, floor: int) -> list[tuple[int, dict[str, Any]]]:
+def _fetch_after(database: Database, installation_id: int, floor: int) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+    """Readings of `installation_id` above `floor`, and the highest id looked at.
+
+    The scan walks the primary key over everybody's new rows (a few seconds' worth) instead of the
+    installation's index, whose rows are ordered by ts, not by id: that keeps each poll cheap however
+    long the history is, on SQLite and PostgreSQL alike.
+    """
     with database.session() as session:
+        mine: list[int] = []
+        scanned_up_to = floor
+        for _ in range(SCAN_ROUNDS):
+            rows = session.execute(
+                select(Reading.id, Reading.installation_id).where(Reading.id > scanned_up_to).order_by(Reading.id)
+                .limit(SCAN_LIMIT)
+            ).all()
+            for row in rows:
+                scanned_up_to = row.id
+                if row.installation_id == installation_id:
+                    mine.append(row.id)
+                    if len(mine) == FETCH_LIMIT:
+                        break
+            if len(mine) == FETCH_LIMIT or len(rows) < SCAN_LIMIT:
+                break
+        if not mine:
+            return [], scanned_up_to
         installation = get_installation(session, installation_id)
-        rows = session.scalars(
-            select(Reading).where(Reading.installation_id == installation_id, Reading.id > floor)
-            .order_by(Reading.id).limit(FETCH_LIMIT)
-        ).all()
-        return [(out.id, out.model_dump(mode="json")) for out in to_out_many(session, rows, installation)]
+        readings = session.scalars(select(Reading).where(Reading.id.in_(mine)).order_by(Reading.id)).all()
+        return [(out.id, out.model_dump(mode="json")) for out in to_out_many(session, readings, installation)], \
+            scanned_up_to
 
 
 @router.get(
@@ -62,7 +87,7 @@ async def stream(
 ) -> StreamingResponse:
     start_after = await run_in_threadpool(_start_after, database, installation_id, last_event_id)
 
-    async def fetch_after(floor: int) -> list[tuple[int, dict[str, Any]]]:
+    async def fetch_after(floor: int) -> tuple[list[tuple[int, dict[str, Any]]], int]:
         return await run_in_threadpool(_fetch_after, database, installation_id, floor)
 
     async def events() -> AsyncIterator[str]:

@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-# (reading id, the reading as JSON-ready dict), ascending id.
-FetchAfter = Callable[[int], Awaitable[list[tuple[int, dict[str, Any]]]]]
+# Given a floor id: ([(reading id, the reading as JSON-ready dict)] in ascending id, the highest id the
+# fetch looked at). The second lets the floor move past other installations' readings.
+FetchAfter = Callable[[int], Awaitable[tuple[list[tuple[int, dict[str, Any]]], int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ async def reading_events(
     yield f"retry: {timing.retry_ms}\n: connected\n\n"
     newest = start_after_id
     sent: set[int] = set()
-    # (monotonic time, newest id sent by then): the floor we re-read from trails `settle_s` behind.
+    # (monotonic time, newest id seen by then): the floor we re-read from trails `settle_s` behind.
     history: deque[tuple[float, int]] = deque([(time.monotonic(), start_after_id)])
     last_output = time.monotonic()
     while not await is_disconnected():
@@ -60,7 +61,9 @@ async def reading_events(
         while len(history) > 1 and history[1][0] <= now - timing.settle_s:
             history.popleft()
         floor = history[0][1]
-        for reading_id, payload in await fetch_after(floor):
+        found, scanned_up_to = await fetch_after(floor)
+        newest = max(newest, scanned_up_to)
+        for reading_id, payload in found:
             if reading_id in sent or reading_id <= start_after_id:
                 continue
             sent.add(reading_id)
