@@ -96,6 +96,14 @@ def test_agent_option_errors_are_one_line(tmp_path, key_file):
         assert message in result.stderr and "Traceback" not in result.output
 
 
+def test_agent_with_an_unusable_state_directory(tmp_path, key_file):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(app, ["agent", "--server", "http://127.0.0.1:9", "--meter", "http://127.0.0.1:9",
+                                      "--key", str(key_file), "--state", str(blocker / "state")])
+    assert result.exit_code == 1 and "outbox failed to open" in result.stderr, result.output
+
+
 def test_simulator_rejects_a_bad_mac():
     result = run("simulate-meter", "--port", "0", "--mac", "xyz")
     assert result.returncode == 2 and "--mac" in result.stderr and "Traceback" not in result.stderr

@@ -71,10 +71,8 @@ class Agent:
     # ---- start-up -----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._outbox = Outbox(self.config.state_dir)
         head = self._outbox.head()
-        minimum = 1
         if head is None:
             minimum = self._server_last_boot() + 1
         elif head.key_id != self.key_id:

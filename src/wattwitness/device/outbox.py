@@ -111,7 +111,8 @@ class Outbox:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / OUTBOX_FILE
         with _wrapped(f"open {self.path}"):
-            state_dir.mkdir(parents=True, exist_ok=True)
+            # 0700: the outbox and the boot counter are nobody else's business (and nobody else's to edit).
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Autocommit mode: every transaction below is explicit (BEGIN IMMEDIATE ... COMMIT).
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
