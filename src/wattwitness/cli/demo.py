@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         history_days: Annotated[float, typer.Option("--history-days", min=0,
                                                     help="days of signed history written before going live")] = 7,
         history_interval: Annotated[int, typer.Option("--history-interval", min=1,
-                                                      help="seconds between history readings")] = 60,
+                                                      help="seconds between history readings")] = 300,
         interval: Annotated[float, typer.Option("--interval", min=0.5, help="seconds between live readings")] = 10,
     ) -> None:
         """Run the whole system locally with SQLite; Ctrl-C stops it, running it again continues."""

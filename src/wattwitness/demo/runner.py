@@ -38,7 +38,8 @@ class DemoConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     history_days: float = 7.0
-    history_interval_s: int = 60
+    history_interval_s: int = 300
+    anchor_interval_s: float = 30.0
     live_interval_s: float = 10.0
     peak_w: float = 5000.0
     timezone: str = "Europe/Zurich"
@@ -55,6 +56,7 @@ class Demo:
         self.data = config.data_dir
         self.url = f"http://{config.host}:{config.port}"
         self._server: subprocess.Popen[bytes] | None = None
+        self._chain: subprocess.Popen[str] | None = None
         self._stop = threading.Event()
         self._parts: list[Any] = []
 
@@ -127,6 +129,26 @@ class Demo:
             api.close()
         return result.installation
 
+    def start_chain(self, token: str) -> None:
+        """The embedded chain and its relayer run in one process (the EVM is in memory); its lines are echoed
+        with a `[chain]` prefix so that anchors and minted tokens show up as they happen."""
+        chain = subprocess.Popen(
+            [sys.executable, "-m", "wattwitness.cli", "chain", "run", "--interval", str(self.config.anchor_interval_s),
+             "--api-url", self.url],
+            env=self._server_env(token), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        )
+        self._chain = chain
+
+        def echo() -> None:
+            assert chain.stdout is not None
+            with (self.data / "chain.log").open("a") as log_file:
+                for line in chain.stdout:
+                    log_file.write(line)
+                    log_file.flush()
+                    print(f"[chain] {line.rstrip()}", flush=True)
+
+        threading.Thread(target=echo, name="chain-echo", daemon=True).start()
+
     def latest(self, installation_id: int) -> dict[str, Any] | None:
         response = httpx.get(f"{self.url}/api/v1/readings/latest/{installation_id}", timeout=10)
         return dict(response.json()) if response.status_code == 200 else None
@@ -186,6 +208,7 @@ class Demo:
             live.start()
             self._parts.append(live)
             self._announce(installation_id, token, simulator.url)
+            self.start_chain(token)
             while not self._stop.wait(1):
                 if self._server is not None and self._server.poll() is not None:
                     raise DemoError(f"the server stopped ({self._server.returncode}); see {self.data / 'server.log'}")
@@ -216,10 +239,11 @@ Ctrl-C stops everything; `make demo` again continues the same installation.
         for part in reversed(self._parts):
             part.stop()
         self._parts.clear()
-        if self._server is not None and self._server.poll() is None:
-            self._server.send_signal(signal.SIGINT)
-            try:
-                self._server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
+        for process in (self._chain, self._server):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         print("demo stopped.", flush=True)
