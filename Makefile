@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 STATIC := src/wattwitness/server/static
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-python test-frontend test-firmware test-faults lint typecheck \
+.PHONY: setup demo test test-python test-frontend test-firmware test-chainlink test-faults lint typecheck \
         frontend contracts chromium postgres-check clean
 
 ## ---- setup -------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ setup: $(PY_STAMP) chromium frontend contracts
 demo: setup
 	$(VENV)/bin/wattwitness demo
 
-test: setup postgres-check lint test-python test-frontend test-firmware
+test: setup postgres-check lint test-python test-frontend test-firmware test-chainlink
 
 ## ---- pieces -------------------------------------------------------------------------------------
 
@@ -67,6 +67,16 @@ test-python: $(PY_STAMP)
 test-frontend: $(FRONTEND_STAMP)
 	cd frontend && npm run typecheck && npm test
 
+# The Chainlink CRE workflow: typecheck and `bun test` on the SDK's test runtime (bun comes from npm).
+CHAINLINK_STAMP := chainlink/node_modules/.installed
+
+$(CHAINLINK_STAMP): chainlink/package-lock.json
+	cd chainlink && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-chainlink: $(CHAINLINK_STAMP)
+	cd chainlink && npm run typecheck && npm test
+
 test-firmware: chromium
 	$(MAKE) -C firmware/esp32/test
 
@@ -74,4 +84,4 @@ test-faults: setup postgres-check
 	$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(STATIC) frontend/node_modules contracts/node_modules firmware/esp32/test/build data
+	rm -rf $(VENV) $(STATIC) frontend/node_modules contracts/node_modules chainlink/node_modules firmware/esp32/test/build data
