@@ -11,6 +11,8 @@ the batch see them exactly as they would see stored ones.
 
 from __future__ import annotations
 
+import bisect
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,7 +65,10 @@ class InstallationChain:
         self.session = session
         self.installation = installation
         self.rows: dict[Order, ChainRow] = {}
+        self._orders: list[Order] = []  # the keys of `rows`, sorted: neighbours by bisection
         self._by_hash: dict[bytes, ChainRow] = {}
+        # First records of a boot (seq 1) by the hash they name as prev: successors across boots.
+        self._boot_starts: dict[bytes, list[ChainRow]] = defaultdict(list)
         self._low: Order = POS_INF  # coverage: the view is complete for orders in [_low, _high]
         self._high: Order = NEG_INF
 
@@ -79,13 +84,18 @@ class InstallationChain:
     def _remember(self, reading: Reading | None) -> ChainRow | None:
         if reading is None:
             return None
-        order = (reading.boot, reading.seq)
-        row = self.rows.get(order)
+        row = self.rows.get((reading.boot, reading.seq))
         if row is None:
             row = self._row(reading)
-            self.rows[order] = row
-            self._by_hash[row.stored.hash] = row
+            self._add(row)
         return row
+
+    def _add(self, row: ChainRow) -> None:
+        self.rows[row.order] = row
+        bisect.insort(self._orders, row.order)
+        self._by_hash[row.stored.hash] = row
+        if row.order[1] == 1:
+            self._boot_starts[row.stored.reading.prev].append(row)
 
     def _query(self, *conditions: ColumnElement[bool]) -> list[Reading]:
         return list(self.session.scalars(select(Reading).where(Reading.installation_id == self.installation.id,
@@ -141,14 +151,14 @@ class InstallationChain:
 
     def row_before(self, order: Order) -> ChainRow | None:
         if self._low < order <= self._high:
-            earlier = [o for o in self.rows if o < order]
-            return self.rows[max(earlier)] if earlier else None
+            position = bisect.bisect_left(self._orders, order)
+            return self.rows[self._orders[position - 1]] if position else None
         return self._remember(self._first(before(order), descending=True))
 
     def row_after(self, order: Order) -> ChainRow | None:
         if self._low <= order < self._high:
-            later = [o for o in self.rows if o > order]
-            return self.rows[min(later)] if later else None
+            position = bisect.bisect_right(self._orders, order)
+            return self.rows[self._orders[position]] if position < len(self._orders) else None
         return self._remember(self._first(after(order), descending=False))
 
     def successors(self, stored: StoredRecord) -> list[StoredRecord]:
@@ -161,15 +171,14 @@ class InstallationChain:
             # Outside the complete view: later boots' first records come from the database.
             for reading in self._query(Reading.seq == 1, Reading.boot > boot):
                 self._remember(reading)
-        found += [r.stored for o, r in sorted(self.rows.items())
-                  if o[1] == 1 and o[0] > boot and r.stored.reading.prev == stored.hash]
+        found += [r.stored for r in sorted(self._boot_starts.get(stored.hash, ()), key=lambda r: r.order)
+                  if r.order[0] > boot]
         return found
 
     # ---- pending rows --------------------------------------------------------------------------
 
     def add_pending(self, row: ChainRow) -> None:
-        self.rows[row.order] = row
-        self._by_hash[row.stored.hash] = row
+        self._add(row)
 
     def rows_after(self, order: Order) -> list[ChainRow]:
-        return [row for o, row in self.rows.items() if o > order]
+        return [self.rows[o] for o in self._orders[bisect.bisect_right(self._orders, order):]]
