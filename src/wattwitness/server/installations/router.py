@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -13,7 +13,7 @@ from wattwitness.server.installations.schemas import EnrollmentTokenOut, Install
 router = APIRouter(prefix="/api/v1/installations", tags=["installations"])
 enrollment_router = APIRouter(prefix="/api/v1/enrollment-tokens", tags=["installations"])
 
-ERRORS = {401: {"description": "no token"}, 403: {"description": "token not accepted"},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "no token"}, 403: {"description": "token not accepted"},
           409: {"description": "key or meter bound to another installation"},
           422: {"description": "malformed body or invalid enrollment signature"}}
 

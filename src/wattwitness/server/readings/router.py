@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -18,6 +18,8 @@ from wattwitness.server.live.bus import notify_readings
 from wattwitness.server.metrics.events import OUTBOX_DEPTH_HEADER, observe_batch, observe_ingest
 from wattwitness.server.readings import export, legacy, queries, service
 from wattwitness.server.readings.schemas import (
+    EXAMPLE_ITEM,
+    EXAMPLE_LEGACY,
     BatchIn,
     BatchOut,
     BatchResult,
@@ -30,7 +32,7 @@ from wattwitness.server.readings.schemas import (
 
 router = APIRouter(prefix="/api/v1/readings", tags=["readings"])
 
-INGEST_ERRORS = {
+INGEST_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "unknown_meter: no installation has the record's meter"},
     409: {"description": "equivocation or chain_break (recorded as a security event)"},
     413: {"description": "payload_too_large"},
@@ -64,9 +66,8 @@ def _commit_and_notify(session: Session, installation_ids: set[int]) -> None:
              responses={200: {"description": "duplicate: already stored", "model": IngestOut}, **INGEST_ERRORS})
 def post_reading(
     body: Annotated[SignedItem | LegacyReadingIn, Body(openapi_examples={
-        "ww2": {"summary": "signed WW2 record", "value": SignedItem.model_config["json_schema_extra"]["examples"][0]},  # type: ignore[index]
-        "legacy": {"summary": "original firmware (legacy installations only)",
-                   "value": LegacyReadingIn.model_config["json_schema_extra"]["examples"][0]},  # type: ignore[index]
+        "ww2": {"summary": "signed WW2 record", "value": EXAMPLE_ITEM},
+        "legacy": {"summary": "original firmware (legacy installations only)", "value": EXAMPLE_LEGACY},
     })],
     request: Request, session: SessionDep, settings: SettingsDep,
 ) -> IngestOut | JSONResponse:

@@ -16,11 +16,23 @@ EXAMPLE_SIGNATURE = ("ebd09f4ae546b86e0dddad5c554f90cb675097c77368fa9c994aae592a
 EXAMPLE_HASH = "36099594dbed17d6c9a4dbb197d473552f80c92c608413a2ce8db993cd58e5fd"
 
 
+EXAMPLE_ITEM: dict[str, Any] = {"record": EXAMPLE_RECORD, "signature": EXAMPLE_SIGNATURE}
+EXAMPLE_LEGACY: dict[str, Any] = {
+    "power": 16.6, "total": 21700.0, "timestamp": 1750352712,
+    "signature": "2F2B15C626527E957F49D2D7663A91ECCC7B8220C401598515282EA9EC6FA610"
+                 "00000000000000005C20FB04000000000000000000000000D020FB0000000000",
+    "shelly_payload": {"mac": "A0B1C2D3E4F5"}}
+EXAMPLE_READING: dict[str, Any] = {
+    "id": 1, "installation_id": 1, "power_w": 16.35, "total_wh": 8.9, "timestamp": 1750346380,
+    "signature": EXAMPLE_SIGNATURE, "is_verified": True, "created_at": 1750346381, "boot": 1, "seq": 1,
+    "record": EXAMPLE_RECORD, "record_hash": EXAMPLE_HASH, "status": "verified", "cumulative_wh": 0.0,
+    "is_on_chain": False, "blockchain_tx_hash": None, "blockchain_block_number": None}
+
+
 class SignedItem(BaseModel):
     """A WW2 reading record and its P-256 signature, as hex."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"record": EXAMPLE_RECORD, "signature": EXAMPLE_SIGNATURE}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ITEM]})
 
     record: str = Field(max_length=1024, description="148 hex: the 74-byte WW2 record")
     signature: str = Field(max_length=1024, description="128 hex: r||s")
@@ -29,11 +41,7 @@ class SignedItem(BaseModel):
 class LegacyReadingIn(BaseModel):
     """What the original hackathon firmware posts; accepted only for legacy installations."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "power": 16.6, "total": 21700.0, "timestamp": 1750352712,
-        "signature": "2F2B15C626527E957F49D2D7663A91ECCC7B8220C401598515282EA9EC6FA610"
-                     "00000000000000005C20FB04000000000000000000000000D020FB0000000000",
-        "shelly_payload": {"mac": "A0B1C2D3E4F5"}}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_LEGACY]})
 
     power: float = Field(description="W")
     total: float = Field(ge=0, description="Wh, the meter's counter")
@@ -46,11 +54,7 @@ class LegacyReadingIn(BaseModel):
 
 
 class ReadingOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 1, "installation_id": 1, "power_w": 16.35, "total_wh": 8.9, "timestamp": 1750346380,
-        "signature": EXAMPLE_SIGNATURE, "is_verified": True, "created_at": 1750346381, "boot": 1, "seq": 1,
-        "record": EXAMPLE_RECORD, "record_hash": EXAMPLE_HASH, "status": "verified", "cumulative_wh": 0.0,
-        "is_on_chain": False, "blockchain_tx_hash": None, "blockchain_block_number": None}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_READING]})
 
     id: int
     installation_id: int
@@ -74,9 +78,8 @@ class ReadingOut(BaseModel):
 class IngestOut(ReadingOut):
     """The stored reading and how it was judged."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **ReadingOut.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
-        "outcome": "verified", "detail": "verified"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**EXAMPLE_READING, "outcome": "verified", "detail": "verified"}]})
 
     outcome: str
     detail: str
@@ -84,7 +87,7 @@ class IngestOut(ReadingOut):
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"readings": [{"record": EXAMPLE_RECORD, "signature": EXAMPLE_SIGNATURE}]}]})
+        {"readings": [EXAMPLE_ITEM]}]})
 
     readings: list[SignedItem] = Field(min_length=1, max_length=MAX_BATCH)
 

@@ -213,8 +213,7 @@ class _ChainWriter:
             "prev": r.stored.reading.prev, "signature": r.signature, "record_hash": r.stored.hash,
             "status": r.status, "cumulative_mwh": r.cumulative_mwh, "created_at": created,
         } for r in self.pending]
-        table = Reading.__table__
-        ids = self.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all()
+        ids = self.session.scalars(insert(Reading).returning(Reading.id, sort_by_parameter_order=True), rows).all()
         for row, reading_id in zip(self.pending, ids, strict=True):
             row.id = reading_id
         self.session.execute(update(Installation).where(Installation.id == self.installation.id)
