@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     # Records more than this many seconds ahead of the server clock are `future_timestamp`.
     max_future_s: int = 300
     max_body_bytes: int = 4 * 1024 * 1024
-    max_batch: int = 5000
     enrollment_token_ttl_s: int = 24 * 3600
 
     # Device liveness: a device reading every `reading_interval_s` is live within `live_intervals`
