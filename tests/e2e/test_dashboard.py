@@ -288,3 +288,34 @@ def test_first_load_is_bundled_and_timed(browser: Browser, server: Server, insta
     median = {name: sorted(sample[name] for sample in samples)[1] for name in samples[0]}
     (artifacts / "dashboard-load.json").write_text(json.dumps({"median": median, "samples": samples}, indent=2) + "\n")
     assert median["load_ms"] < 5_000
+
+
+def test_chromium_webcrypto_accepts_high_s(open_page):
+    """The ATECC608 does not normalise s (PROTOCOL.md §1): the browser's WebCrypto must accept high-s."""
+    page = open_page()
+    vector = vectors.ww2()["high_s"]
+    accepted = page.evaluate("""async ([publicKey, record, signature]) => {
+        const bytes = (hex) => Uint8Array.from(hex.match(/../g), (pair) => parseInt(pair, 16));
+        const key = await crypto.subtle.importKey("raw", Uint8Array.from([4, ...bytes(publicKey)]),
+            {name: "ECDSA", namedCurve: "P-256"}, false, ["verify"]);
+        return crypto.subtle.verify({name: "ECDSA", hash: "SHA-256"}, key, bytes(signature), bytes(record));
+    }""", [vectors.ww2()["key"]["public"], vector["record"], vector["signature"]])
+    assert accepted is True
+
+
+def test_picker_switches_to_a_simulator_fed_installation_that_updates_live(
+        simulated_installation, open_page, server: Server):
+    """The agent signs a reading of the simulated Shelly every second; the dashboard follows it live.
+    (simulated_installation comes first so that it exists before the page loads the installation list.)"""
+    page = open_page()
+    picker = page.get_by_label("Installation", exact=True)
+    picker.select_option(str(simulated_installation.id))
+    assert f"installation={simulated_installation.id}" in page.url
+    expect(page.get_by_test_id("info-mac")).to_have_text(simulated_installation.mac, timeout=15_000)
+    expect(page.get_by_test_id("live-power")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stream-state")).to_have_text("live", timeout=15_000)
+    first = page.get_by_test_id("live-time").text_content()
+    expect(page.get_by_test_id("live-time")).not_to_have_text(first or "", timeout=5_000)
+    latest = api(server, f"/readings/latest/{simulated_installation.id}")
+    assert latest["status"] == "verified"
+    expect(page.get_by_test_id("info-timezone")).to_have_text("Europe/Zurich")
