@@ -143,3 +143,29 @@ def test_postgres_round_trip_under_an_open_connection(tmp_path: Path, postgres_u
         # The connection that stayed open (as a server's would) sees the restored rows and sequence.
         assert db.execute("SELECT id, payload FROM item ORDER BY id").fetchall() == before
         assert db.execute("INSERT INTO item (payload) VALUES ('\\x01') RETURNING id").fetchone()[0] == 51
+
+
+def test_postgres_restore_gives_up_cleanly_when_a_session_holds_a_table(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from wattwitness.server.ops import backup as backup_module
+
+    libpq = postgres_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(libpq, autocommit=True) as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('rev_a')")
+        db.execute("CREATE TABLE item (id SERIAL PRIMARY KEY)")
+        db.execute("INSERT INTO item DEFAULT VALUES")
+    saved = tmp_path / "saved.pgdump"
+    backup(postgres_url, saved)
+
+    monkeypatch.setattr(backup_module, "PG_RESTORE_LOCK_TIMEOUT_MS", 1000)
+    with psycopg.connect(libpq) as holder:
+        holder.execute("INSERT INTO item DEFAULT VALUES")  # an open transaction, as a stuck request would hold
+        with pytest.raises(OpsError, match="stayed locked by another session for more than 1 s, so the restore was cancelled"):
+            restore(postgres_url, saved)
+        holder.commit()
+    with psycopg.connect(libpq) as db:
+        assert db.execute("SELECT count(*) FROM item").fetchone() == (2,)  # the restore changed nothing

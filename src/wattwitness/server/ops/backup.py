@@ -20,6 +20,8 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,9 @@ PG_CUSTOM_MAGIC = b"PGDMP"
 # Every WattWitness database has Alembic's version table; a file without it is not one of ours.
 VERSION_TABLE = "alembic_version"
 PG_TOOL_TIMEOUT_S = 6 * 3600
+# pg_restore --clean must take each table's exclusive lock; a server transaction left open would make it
+# wait forever. Waiting longer than this for one lock cancels the restore (nothing changed).
+PG_RESTORE_LOCK_TIMEOUT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -166,18 +171,58 @@ def _pg_tool(name: str) -> str:
     return found
 
 
-def _run_pg(args: list[str], target: PostgresTarget, action: str) -> None:
-    environment = {**os.environ, **target.environment()}
+def _run_pg(args: list[str], target: PostgresTarget, action: str, lock_watch: bool = False) -> None:
+    """Runs pg_dump/pg_restore; with `lock_watch`, cancels it when it waits too long for a table lock."""
+    application = f"wattwitness-ops-{uuid.uuid4().hex[:12]}"
+    environment = {**os.environ, **target.environment(), "PGAPPNAME": application}
+    process = subprocess.Popen(args, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cancelled = False
+    deadline = time.monotonic() + PG_TOOL_TIMEOUT_S
     try:
-        result = subprocess.run(args, env=environment, capture_output=True, text=True,
-                                timeout=PG_TOOL_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise OpsError(f"{action} did not finish within {PG_TOOL_TIMEOUT_S} s") from err
-    if result.returncode != 0:
-        message = " ".join(result.stderr.strip().splitlines()[:3]) or f"exit status {result.returncode}"
+        while True:
+            try:
+                _, stderr = process.communicate(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    raise OpsError(f"{action} did not finish within {PG_TOOL_TIMEOUT_S} s") from None
+                if lock_watch and not cancelled:
+                    cancelled = _cancel_if_stuck_on_a_lock(target, application)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if process.returncode != 0:
+        message = " ".join(stderr.strip().splitlines()[:3]) or f"exit status {process.returncode}"
+        if cancelled:
+            raise OpsError(f"{action}: a table stayed locked by another session for more than "
+                           f"{PG_RESTORE_LOCK_TIMEOUT_MS // 1000} s, so the restore was cancelled and nothing "
+                           "was changed; retry when the server is quieter")
         if "could not connect" in message or "connection to server" in message:
             raise OpsError(f"{action}: the database is unreachable ({message})")
+        if "server version mismatch" in message:
+            raise OpsError(f"{action}: {message}; install the postgresql-client matching the server's version")
         raise OpsError(f"{action} failed: {message}")
+
+
+def _cancel_if_stuck_on_a_lock(target: PostgresTarget, application: str) -> bool:
+    """pg_restore's script sets lock_timeout = 0 itself, so the wait is watched from outside: when the
+    tool's session has waited for a lock longer than allowed, its statement is cancelled, and with
+    --single-transaction that rolls the whole restore back."""
+    import psycopg
+
+    try:
+        with psycopg.connect(target.conninfo, password=target.password, connect_timeout=10,
+                             autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT bool_or(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE application_name = %s "
+                "AND wait_event_type = 'Lock' AND now() - state_change > make_interval(secs => %s)",
+                (application, PG_RESTORE_LOCK_TIMEOUT_MS / 1000),
+            ).fetchone()
+    except psycopg.Error:
+        return False  # the watch is best effort; the tool's own outcome still decides
+    return bool(row and row[0])
 
 
 def _pg_dump(target: PostgresTarget, staging: Path) -> str | None:
@@ -200,7 +245,7 @@ def _pg_restore(source: Path, target: PostgresTarget) -> str | None:
     _pg_revision(target)  # fails early and clearly when the database is unreachable
     _run_pg([_pg_tool("pg_restore"), "--clean", "--if-exists", "--single-transaction", "--no-owner",
              "--no-privileges", "--exit-on-error", f"--dbname={target.conninfo}", str(source)],
-            target, f"pg_restore of {source} into {target.database}")
+            target, f"pg_restore of {source} into {target.database}", lock_watch=True)
     return _pg_revision(target)
 
 
