@@ -43,20 +43,21 @@ def poll_once(database: Database, ledger: Ledger, confirmations: int, start_bloc
     address = bytes.fromhex(ledger.address[2:])
     safe_head = ledger.conn.w3.eth.block_number - confirmations
     with database.scope() as session:
+        first = _cursor(session, chain_id, address, start_block).last_block + 1
+    if first > safe_head:
+        return None
+    last = min(safe_head, first + MAX_RANGE - 1)
+    # Node requests first, with no database transaction open; then one short transaction writes.
+    found = []
+    for event in ledger.batch_anchored_logs(first, last):
+        facts = AnchorFacts.from_event(chain_id, dict(event))
+        sender = ledger.conn.w3.eth.get_transaction(event["transactionHash"])["from"]
+        found.append(AnchorFacts(**{**facts.__dict__, "submitted_by": bytes.fromhex(sender[2:])}))
+    with database.scope() as session:
+        recorded = sum(record_anchor(session, facts) is not None for facts in found)
         cursor = _cursor(session, chain_id, address, start_block)
-        first = cursor.last_block + 1
-        if first > safe_head:
-            return None
-        last = min(safe_head, first + MAX_RANGE - 1)
-        recorded = 0
-        for event in ledger.batch_anchored_logs(first, last):
-            facts = AnchorFacts.from_event(chain_id, dict(event))
-            tx = ledger.conn.w3.eth.get_transaction(event["transactionHash"])
-            facts = AnchorFacts(**{**facts.__dict__, "submitted_by": bytes.fromhex(tx["from"][2:])})
-            if record_anchor(session, facts) is not None:
-                recorded += 1
-        cursor.last_block = last
-        return PollResult(first, last, recorded)
+        cursor.last_block = max(cursor.last_block, last)
+    return PollResult(first, last, recorded)
 
 
 def catch_up(database: Database, ledger: Ledger, confirmations: int, start_block: int = 0) -> int:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from wattwitness.chain.errors import ChainError
 
@@ -170,7 +171,13 @@ def anchor(
     database = _database(database_url)
     try:
         while True:
-            outcomes = anchor_all(database, client, settings.max_batch, installation)
+            try:
+                outcomes = anchor_all(database, client, settings.max_batch, installation)
+            except SQLAlchemyError as err:
+                if not watch:
+                    raise _fail(f"database: {err.__class__.__name__}: {err}") from err
+                typer.echo(f"pass failed, retrying: {err.__class__.__name__}: {err}")
+                outcomes = []
             _print_outcomes(outcomes)
             if not watch:
                 failed = [o for o in outcomes if isinstance(o, Skipped) and o.reason.startswith("anchoring failed")]
@@ -196,7 +203,13 @@ def listen(
     database = _database(database_url)
     try:
         while True:
-            recorded = catch_up(database, client, settings.confirmations, start_block)
+            try:
+                recorded = catch_up(database, client, settings.confirmations, start_block)
+            except SQLAlchemyError as err:
+                if once:
+                    raise _fail(f"database: {err.__class__.__name__}: {err}") from err
+                typer.echo(f"poll failed, retrying: {err.__class__.__name__}: {err}")
+                recorded = 0
             if recorded:
                 typer.echo(f"recorded {recorded} anchor(s) up to block "
                            f"{client.conn.w3.eth.block_number - settings.confirmations}")
@@ -221,9 +234,6 @@ def run(
     """Embedded chain, all in one process: deploy, register installations, anchor, listen, check a proof."""
     from wattwitness.chain.embedded import EmbeddedChain
     from wattwitness.chain.ledger import REGISTRAR_ROLE, SUBMITTER_ROLE, Connection, Ledger
-    from wattwitness.chain.listener import catch_up
-    from wattwitness.chain.relayer import AnchorSent, anchor_all
-
     chain = EmbeddedChain()
     conn = Connection.to_embedded(chain, 0, confirmations=2)
     owner = chain.accounts[1].address  # the park owner who receives the production tokens
@@ -235,15 +245,11 @@ def run(
     done = 0
     try:
         while True:
-            _register_new(ledger, database, owner)
-            outcomes = anchor_all(database, ledger, 8640)
-            _print_outcomes([o for o in outcomes if isinstance(o, AnchorSent)])
-            catch_up(database, ledger, conn.confirmations)
-            for o in outcomes:
-                if isinstance(o, AnchorSent):
-                    balance = ledger.balance_of(owner, o.installation_id)
-                    typer.echo(f"installation {o.installation_id}: owner holds {balance} Wh; "
-                               + _check_a_proof(ledger, database, o.installation_id, api_url))
+            try:
+                _run_pass(ledger, database, owner, api_url)
+            except (ChainError, SQLAlchemyError) as err:
+                # A long-running service: a busy database or a failed pass is reported, then retried.
+                typer.echo(f"pass failed, retrying in {interval:g} s: {err.__class__.__name__}: {err}")
             done += 1
             if passes and done >= passes:
                 return
@@ -252,6 +258,21 @@ def run(
         pass
     finally:
         database.dispose()
+
+
+def _run_pass(ledger, database, owner: str, api_url: str | None) -> None:  # type: ignore[no-untyped-def]
+    from wattwitness.chain.listener import catch_up
+    from wattwitness.chain.relayer import AnchorSent, anchor_all
+
+    _register_new(ledger, database, owner)
+    outcomes = anchor_all(database, ledger, 8640)
+    _print_outcomes([o for o in outcomes if isinstance(o, AnchorSent)])
+    catch_up(database, ledger, ledger.conn.confirmations)
+    for o in outcomes:
+        if isinstance(o, AnchorSent):
+            balance = ledger.balance_of(owner, o.installation_id)
+            typer.echo(f"installation {o.installation_id}: owner holds {balance} Wh; "
+                       + _check_a_proof(ledger, database, o.installation_id, api_url))
 
 
 def _register_new(ledger, database, owner: str) -> None:  # type: ignore[no-untyped-def]
