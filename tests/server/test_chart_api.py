@@ -6,6 +6,7 @@ energy the meter's counter recorded over the period (counter resets credit nothi
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,16 @@ def test_year_view_has_12_months_that_sum_to_the_counter(client: TestClient) -> 
     total_by_month = sum(chart(client, installation_id, "month", unix(2025, m, 15))["total_energy_mwh"]
                          for m in range(1, 13))
     assert total_by_month == body["total_energy_mwh"]
+
+
+def test_defaults_are_the_current_day(client: TestClient) -> None:
+    installation_id = enroll(client, SignedHistory(), "Asia/Kolkata")
+    before = int(time.time())
+    response = client.get(f"/api/v1/readings/{installation_id}/chart")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["time_frame"] == "day" and body["period_start"] <= before < body["period_end"]
+    assert body["period_end"] - body["period_start"] == 24 * 3600 and body["period_start"] % 3600 == 1800
 
 
 def test_a_chart_before_any_reading_is_all_zero(client: TestClient) -> None:

@@ -140,6 +140,14 @@ def test_a_database_that_does_not_answer_is_overall_error_not_a_500(tmp_path: Pa
     assert body["overall"] == "error" and body["database"]["ok"] is False and body["database"]["error"]
 
 
+def test_a_bad_probe_target_is_reported_not_fatal(database_url: str, tmp_path: Path) -> None:
+    with probing_client(database_url, tmp_path, "no-port-here") as client:
+        body = client.get("/api/v1/status/").json()
+        assert client.get("/health").status_code == 200
+    assert body["internet"]["connected"] is False and "host:port" in body["internet"]["error"]
+    assert body["overall"] == "warning"
+
+
 def test_liveness_thresholds() -> None:
     settings = Settings(admin_token=ADMIN_TOKEN, reading_interval_s=10, live_intervals=3, offline_after_s=600)
     assert [liveness(age, settings) for age in (0, 30, 31, 600, 601, None)] == [

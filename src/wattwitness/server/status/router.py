@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from wattwitness.server.status.probe import InternetProbe, ProbeResult
 from wattwitness.server.status.schemas import SystemStatus
 from wattwitness.server.status.service import system_status
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/status", tags=["status"])
 
 
@@ -19,16 +21,24 @@ router = APIRouter(prefix="/api/v1/status", tags=["status"])
             summary="Overall health: database, internet (probed by the server), device liveness, chain, security")
 def status(request: Request, database: DatabaseDep, settings: SettingsDep) -> SystemStatus:
     probe: InternetProbe | None = getattr(request.app.state, "internet_probe", None)
+    why_not = getattr(request.app.state, "internet_probe_error", "background probe not running")
     result = probe.result if probe is not None else ProbeResult(
-        False, None, None, settings.internet_probe_target, "background probe not running")
+        False, None, None, settings.internet_probe_target, why_not)
     return system_status(database, settings, result)
 
 
 @asynccontextmanager
 async def internet_probe_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
-    probe = InternetProbe(settings.internet_probe_target, settings.internet_probe_interval_s,
-                          settings.internet_probe_timeout_s)
+    try:
+        probe = InternetProbe(settings.internet_probe_target, settings.internet_probe_interval_s,
+                              settings.internet_probe_timeout_s)
+    except ValueError as err:
+        # A mistyped target must not keep the meter's server down; the status page shows the reason.
+        log.error("internet probe disabled: %s (WATTWITNESS_INTERNET_PROBE_TARGET)", err)
+        app.state.internet_probe_error = f"probe disabled: {err}"
+        yield
+        return
     app.state.internet_probe = probe
     probe.start()
     try:
