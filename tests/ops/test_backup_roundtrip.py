@@ -69,12 +69,16 @@ def _all_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _views(client: TestClient, installation_id: int) -> dict[str, Any]:
+def _views(client: TestClient, installation_id: int, at: int) -> dict[str, Any]:
     paths = {
         "installation": f"/api/v1/installations/{installation_id}",
         "readings": f"/api/v1/readings/{installation_id}?limit=1000",
         "integrity": f"/api/v1/readings/{installation_id}/integrity",
         "export": f"/api/v1/readings/{installation_id}/export?format=jsonl",
+        "anchors": f"/api/v1/anchors?installation_id={installation_id}",
+        "chart_hour": f"/api/v1/readings/{installation_id}/chart?time_frame=hour&at={at}",
+        "chart_day": f"/api/v1/readings/{installation_id}/chart?time_frame=day&at={at}",
+        "chart_year": f"/api/v1/readings/{installation_id}/chart?time_frame=year&at={at}",
     }
     views = {}
     for name, path in paths.items():
@@ -97,9 +101,11 @@ def test_backup_and_restore_while_serving(client: TestClient, db: Database, data
     installation_id = enrolled_installation["id"]
     device = _history(client, installation_id)
     _anchor(db, installation_id)
-    rows_before, views_before = _all_rows(db), _views(client, installation_id)
+    at = device.ts  # the charts around the history's end
+    rows_before, views_before = _all_rows(db), _views(client, installation_id, at)
     assert len(rows_before["readings"]) == 40 and len(rows_before["anchors"]) == 2
     assert {r["status"] for r in views_before["readings"]["readings"]} == {"verified", "gap", "counter_reset"}
+    assert len(views_before["anchors"]) == 2 and views_before["chart_day"]["total_energy_mwh"] > 0
 
     saved = tmp_path / ("saved.db" if database_url.startswith("sqlite") else "saved.pgdump")
     result = CliRunner().invoke(cli, ["db", "backup", str(saved), "--database-url", database_url])
@@ -118,7 +124,7 @@ def test_backup_and_restore_while_serving(client: TestClient, db: Database, data
 
     # The same running server (same engine, same pooled connections) now serves the backup's state.
     assert _all_rows(db) == rows_before
-    assert _views(client, installation_id) == views_before
+    assert _views(client, installation_id, at) == views_before
     summary = _verify(views_before["export"], enrolled_installation["public_key"], tmp_path)
     assert summary.strip().splitlines()[-1].startswith("40 records:")
 
