@@ -10,6 +10,8 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace ww_host {
@@ -50,9 +52,12 @@ bool FakeEccx08::load_or_create_pem(const std::string& path) {
       EC_KEY_free(key);
       return false;
     }
-    FILE* out = std::fopen(path.c_str(), "wb");
+    // Written aside and renamed into place: a half-written key file must never become the device's key.
+    std::string temporary = path + ".tmp";
+    FILE* out = std::fopen(temporary.c_str(), "wb");
     bool written = out && PEM_write_ECPrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    if (out) std::fclose(out);
+    if (out) written = std::fclose(out) == 0 && written;
+    written = written && std::rename(temporary.c_str(), path.c_str()) == 0;
     if (!written) {
       EC_KEY_free(key);
       return false;
@@ -97,11 +102,14 @@ int FakeEccx08::incrementCounter(int counter_id, long& counter) {
     std::fclose(in);
   }
   ++value;
-  FILE* out = std::fopen(counter_file_.c_str(), "w");
+  // Like the chip's counter, the increment is all or nothing: write a new file, then rename it over the
+  // old one, so a process killed mid-write can never bring an old boot epoch back.
+  std::string temporary = counter_file_ + ".tmp";
+  FILE* out = std::fopen(temporary.c_str(), "w");
   if (!out) return 0;
-  bool ok = std::fprintf(out, "%ld\n", value) > 0;
+  bool ok = std::fprintf(out, "%ld\n", value) > 0 && std::fflush(out) == 0 && fsync(fileno(out)) == 0;
   ok = std::fclose(out) == 0 && ok;
-  if (!ok) return 0;
+  if (!ok || std::rename(temporary.c_str(), counter_file_.c_str()) != 0) return 0;
   counter = value;
   return 1;
 }
