@@ -72,6 +72,17 @@ def test_sqlite_restore_replaces_the_live_database_under_an_open_connection(tmp_
         assert server_connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_sqlite_restore_onto_a_new_machine_creates_the_database(tmp_path: Path) -> None:
+    live, saved, fresh = tmp_path / "live.db", tmp_path / "saved.db", tmp_path / "new-machine" / "wattwitness.db"
+    _make_sqlite(live, 25)
+    backup(f"sqlite:///{live}", saved)
+    with pytest.raises(OpsError, match=r"directory .*new-machine.* does not exist"):
+        restore(f"sqlite:///{fresh}", saved)
+    fresh.parent.mkdir()
+    assert restore(f"sqlite:///{fresh}", saved).revision == "rev_a"
+    assert _count(fresh) == 25
+
+
 def test_sqlite_errors_are_clear(tmp_path: Path) -> None:
     live = tmp_path / "live.db"
     _make_sqlite(live, 1)

@@ -122,10 +122,12 @@ def _check_integrity(connection: sqlite3.Connection, what: str) -> None:
         raise OpsError(f"{what} failed SQLite's integrity check: {verdict}")
 
 
-def _open_sqlite(path: Path, what: str, *, read_only: bool) -> sqlite3.Connection:
-    if not path.is_file():
+def _open_sqlite(path: Path, what: str, *, read_only: bool, create: bool = False) -> sqlite3.Connection:
+    if not path.is_file() and not create:
         raise OpsError(f"{what} {path} does not exist")
-    mode = "ro" if read_only else "rw"
+    if create and not path.parent.is_dir():
+        raise OpsError(f"directory {path.parent} of {what} {path} does not exist")
+    mode = "ro" if read_only else ("rwc" if create else "rw")
     try:
         # A generous timeout: the server may hold the write lock for the length of a batch.
         return sqlite3.connect(f"file:{path.resolve()}?mode={mode}", uri=True, timeout=30)
@@ -154,7 +156,8 @@ def _sqlite_restore(source: Path, target: SqliteTarget) -> str | None:
         with closing(_open_sqlite(source, "backup file", read_only=True)) as backup_db:
             _check_integrity(backup_db, f"backup file {source}")
             revision = _sqlite_revision(backup_db, f"backup file {source}")
-            with closing(_open_sqlite(target.path, "database", read_only=False)) as live:
+            # A missing database file is created: restoring onto a new machine is the disaster case.
+            with closing(_open_sqlite(target.path, "database", read_only=False, create=True)) as live:
                 backup_db.backup(live, pages=0)
     except sqlite3.DatabaseError as err:
         raise OpsError(f"restore of {source} into {target.path} failed: {err}") from err
