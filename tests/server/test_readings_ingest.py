@@ -186,3 +186,18 @@ def test_ww2_records_are_rejected_on_a_legacy_installation(client: TestClient, a
     assert created.status_code == 201
     response = client.post("/api/v1/readings/", json=chain_items()[0])
     assert response.status_code == 422 and response.json()["error"] == "malformed"
+
+
+def test_legacy_reading_without_a_mac_finds_the_only_legacy_installation(
+        client: TestClient, legacy_installation: dict[str, Any]) -> None:
+    body = legacy_body(1)
+    del body["shelly_payload"]
+    response = client.post("/api/v1/readings/", json=body)
+    assert response.status_code == 201 and response.json()["installation_id"] == legacy_installation["id"]
+    by_id = {**legacy_body(0), "shelly_payload": None, "installation_id": legacy_installation["id"]}
+    assert client.post("/api/v1/readings/", json=by_id).status_code == 201
+    missing = client.post("/api/v1/readings/", json={**by_id, "installation_id": 999})
+    assert missing.status_code == 404
+    latest = client.get(f"/api/v1/readings/latest/{legacy_installation['id']}").json()
+    assert (latest["boot"], latest["seq"], latest["total_wh"], latest["power_w"]) == (0, 2, 21700.0, 16.6)
+    assert client.get(f"/api/v1/installations/{legacy_installation['id']}").json()["lifetime_energy_wh"] == 12800.0

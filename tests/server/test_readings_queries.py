@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests import vectors
 from tests.server.signing import signed_chain, vector_key
 from wattwitness.cli import app as cli_app
 from wattwitness.protocol import Reading, sign
+from wattwitness.server.db.models import SecurityEvent
+from wattwitness.server.db.session import Database
 
 METER = bytes.fromhex(vectors.ww2()["enrollment"]["meter"])
 NOW = int(time.time())
@@ -67,13 +70,18 @@ def test_lifetime_totals_across_resets_and_late_records(client: TestClient,
     assert installation["reading_count"] == 8
 
 
-def test_chain_break_future_timestamp_and_gap(client: TestClient, enrolled_installation: dict[str, Any]) -> None:
+def test_chain_break_future_timestamp_and_gap(client: TestClient, enrolled_installation: dict[str, Any],
+                                             db: Database) -> None:
     items = signed_chain(vector_key(), METER, [10, 20, 30], start_ts=NOW - 100)
     post_batch(client, items[:2])
     # A record at (1, 3) whose prev is not the stored (1, 2): the key's history forks.
     forged = Reading(METER, 1, 3, NOW - 80, 0, 30, prev=bytes(31) + b"\x01").encode()
     response = client.post("/api/v1/readings/", json=wire(forged))
     assert response.status_code == 409 and response.json()["error"] == "chain_break"
+    with db.scope() as session:
+        events = list(session.scalars(select(SecurityEvent)))
+    assert [(e.kind, e.installation_id, e.client) for e in events] == [
+        ("chain_break", enrolled_installation["id"], "testclient")]
 
     future = Reading(METER, 5, 1, NOW + 3600, 0, 40).encode()
     response = client.post("/api/v1/readings/", json=wire(future))
@@ -84,6 +92,8 @@ def test_chain_break_future_timestamp_and_gap(client: TestClient, enrolled_insta
     assert response.status_code == 201 and response.json()["outcome"] == "gap"
     assert response.json()["is_verified"] is False
     assert client.post("/api/v1/readings/", json=items[2]).json()["outcome"] == "verified"
+    with db.scope() as session:
+        assert len(list(session.scalars(select(SecurityEvent)))) == 1  # future and gap are not security events
 
 
 def test_pages_newest_first_with_cursor_and_time_window(client: TestClient,

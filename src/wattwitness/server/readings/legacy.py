@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wattwitness.protocol import Outcome, ProtocolError, check_legacy, parse_mac
@@ -58,18 +58,17 @@ def _installation(session: Session, body: LegacyReadingIn) -> Installation:
         if found is None:
             raise RejectedReading(Outcome.UNKNOWN_METER, f"no installation is registered for meter {mac.hex().upper()}")
         return found
-    if body.installation_id is not None:
-        installation = session.get(Installation, body.installation_id)
-        if installation is None:
-            raise NotFound(f"no installation {body.installation_id}")
-        lock_installations(session, {installation.shelly_mac})
-        return installation
-    legacy = list(session.scalars(select(Installation).where(Installation.legacy.is_(True)).limit(2)))
-    if len(legacy) != 1:
+    # Lock before reading (see lock_installations): the installation by id, or all legacy ones.
+    condition = (Installation.id == body.installation_id if body.installation_id is not None
+                 else Installation.legacy.is_(True))
+    session.execute(update(Installation).where(condition).values(reading_count=Installation.reading_count))
+    candidates = list(session.scalars(select(Installation).where(condition).limit(2)))
+    if body.installation_id is not None and not candidates:
+        raise NotFound(f"no installation {body.installation_id}")
+    if len(candidates) != 1:
         raise RejectedReading(Outcome.UNKNOWN_METER, "the reading names no meter (shelly_payload.mac) and there is "
                               "not exactly one legacy installation")
-    lock_installations(session, {legacy[0].shelly_mac})
-    return legacy[0]
+    return candidates[0]
 
 
 def ingest_legacy(session: Session, body: LegacyReadingIn) -> LegacyResult:
