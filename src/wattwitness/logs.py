@@ -211,4 +211,19 @@ def install(app: Any) -> None:
     runner's or an embedding application's, is left alone)."""
     if not logging.getLogger().handlers:
         configure_logging()
+    settings = getattr(app.state, "settings", None)
+    register_secret(getattr(settings, "admin_token", None))
+    register_secret(_database_password(getattr(settings, "database_url", None)))
     app.add_middleware(RequestIdMiddleware)
+
+
+def _database_password(database_url: str | None) -> str | None:
+    if not database_url:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(database_url).password
+    except ArgumentError:
+        return None

@@ -119,3 +119,18 @@ def test_format_comes_from_the_environment_and_bad_values_are_refused(
     assert entry["message"] == "hello" and entry["installation_id"] == 3
     with pytest.raises(ValueError, match="text' or 'json"):
         logs.configure_logging("xml", stream=captured)
+
+
+def test_install_registers_the_apps_admin_token_and_database_password(captured: io.StringIO) -> None:
+    from types import SimpleNamespace
+
+    logs.configure_logging("text", "INFO", stream=captured)
+    app = FastAPI()
+    app.state.settings = SimpleNamespace(admin_token="admin-token-from-settings-0123",
+                                         database_url="postgresql+psycopg://ww:db-pass-w0rd-xyz@db:5432/ww")
+    logs.install(app)
+    logging.getLogger("wattwitness.test").error(
+        "could not use postgresql://ww:db-pass-w0rd-xyz@db/ww with token admin-token-from-settings-0123")
+    output = captured.getvalue()
+    assert "db-pass-w0rd-xyz" not in output and "admin-token-from-settings-0123" not in output
+    assert "postgresql://ww:***@db/ww with token ***" in output
