@@ -85,3 +85,5 @@ def test_bad_input_is_a_calendar_error() -> None:
         instant(-1)
     with pytest.raises(CalendarError):
         period("Mars/Olympus_Mons", TimeFrame.DAY, utc(2026, 1, 1))
+    with pytest.raises(CalendarError):  # already 9999 in Kolkata: its year would end in 10000
+        period("Asia/Kolkata", TimeFrame.YEAR, instant(253_370_764_800 - 3600))

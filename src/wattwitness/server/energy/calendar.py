@@ -86,6 +86,13 @@ def _wall(tz: ZoneInfo, day: date) -> datetime:
 def period(timezone: str, time_frame: TimeFrame, at: datetime) -> Period:
     """The calendar period of `time_frame` in `timezone` that contains `at`, with its buckets."""
     tz = zone(timezone)
+    try:
+        return _period(tz, timezone, time_frame, at)
+    except (ValueError, OverflowError) as err:  # a period reaching past the year 9999
+        raise CalendarError(f"no {time_frame.value} period around {at.isoformat()} in {timezone}") from err
+
+
+def _period(tz: ZoneInfo, timezone: str, time_frame: TimeFrame, at: datetime) -> Period:
     local = at.astimezone(tz)
     if time_frame is TimeFrame.HOUR:
         buckets = _hour_buckets(tz, local)
