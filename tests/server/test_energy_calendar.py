@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import available_timezones
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from wattwitness.server.energy.calendar import CalendarError, TimeFrame, instant, parse_time_frame, period
 
@@ -87,3 +90,22 @@ def test_bad_input_is_a_calendar_error() -> None:
         period("Mars/Olympus_Mons", TimeFrame.DAY, utc(2026, 1, 1))
     with pytest.raises(CalendarError):  # already 9999 in Kolkata: its year would end in 10000
         period("Asia/Kolkata", TimeFrame.YEAR, instant(253_370_764_800 - 3600))
+
+
+@settings(max_examples=150, deadline=None)
+@example("Australia/Lord_Howe", 1775314800, TimeFrame.HOUR)  # 01:30 the second time: a 90-minute hour
+@example("Australia/Lord_Howe", 1791043200, TimeFrame.DAY)  # 4 Oct 2026, 02:00 -> 02:30: a 23.5-hour day
+@given(st.sampled_from(sorted(available_timezones())), st.integers(0, 2_100_000_000),
+       st.sampled_from(list(TimeFrame)))
+def test_every_zone_gives_contiguous_buckets_around_at(timezone: str, at_s: int, frame: TimeFrame) -> None:
+    at = instant(at_s)
+    p = period(timezone, frame, at)
+    assert_contiguous(p)
+    assert p.start <= at < p.end
+    expected = {TimeFrame.HOUR: 12, TimeFrame.WEEK: 7, TimeFrame.YEAR: 12}.get(frame)
+    if expected is not None:
+        assert len(p.buckets) == expected
+    elif frame is TimeFrame.MONTH:
+        assert 28 <= len(p.buckets) <= 31
+    else:
+        assert 22 <= len(p.buckets) <= 26

@@ -128,6 +128,9 @@ def _day_list(tz: ZoneInfo, starts: list[date], label: Callable[[date], str]) ->
 def _hour_buckets(tz: ZoneInfo, local: datetime) -> list[Bucket]:
     # replace() keeps `fold`, so the second 02:00 of a fall-back night stays the second one.
     start = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    # Where DST moves clocks by 30 min (Australia/Lord_Howe) a local hour can last 90 real minutes;
+    # the chart's hour is 60 minutes, so the period is the real hour after that start holding `at`.
+    start += ((local.astimezone(UTC) - start) // timedelta(hours=1)) * timedelta(hours=1)
     buckets = []
     for i in range(12):
         edge = start + i * _FIVE_MINUTES
