@@ -46,7 +46,7 @@ class AnchorFacts:
     submitted_by: bytes | None
 
     @classmethod
-    def from_event(cls, chain_id: int, event: dict) -> AnchorFacts:  # type: ignore[type-arg]
+    def from_event(cls, chain_id: int, event: dict) -> AnchorFacts:
         args = event["args"]
         tx = event.get("transactionHash")
         return cls(

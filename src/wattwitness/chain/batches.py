@@ -54,12 +54,12 @@ class Batch:
         return merkle_root(self.records)
 
 
-def after(head: Head):  # type: ignore[no-untyped-def]
+def after(head: Head):
     """SQL condition: (boot, seq) strictly after `head`."""
     return or_(Reading.boot > head.boot, and_(Reading.boot == head.boot, Reading.seq > head.seq))
 
 
-def up_to(head: Head):  # type: ignore[no-untyped-def]
+def up_to(head: Head):
     """SQL condition: (boot, seq) at or before `head`."""
     return or_(Reading.boot < head.boot, and_(Reading.boot == head.boot, Reading.seq <= head.seq))
 

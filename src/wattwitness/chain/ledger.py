@@ -10,15 +10,17 @@ from __future__ import annotations
 import ast
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 from web3.logs import DISCARD
+from web3.types import TxParams
 
 from wattwitness.chain import artifacts
 from wattwitness.chain.embedded import EmbeddedChain
@@ -84,7 +86,7 @@ def _revert_error(err: Exception) -> ChainError:
 
 def send(conn: Connection, call: ContractFunction, gas: int) -> TxResult:
     """Signs, sends and follows one contract call; raises LedgerReverted/ChainError when it fails."""
-    tx = call.build_transaction(_tx_fields(conn, gas))
+    tx = dict(call.build_transaction(cast(TxParams, _tx_fields(conn, gas))))
     # A dry run first: a revert then comes back with its reason instead of as a bare failed receipt.
     _dry_run(conn, tx)
     return _send_tx(conn, tx)
@@ -223,9 +225,9 @@ class Ledger:
         tx = factory.constructor(
             conn.account.address, uri, to_checksum_address(forwarder), to_checksum_address(predecessor),
             max_future_skew_s, capacity_margin_bps,
-        ).build_transaction(_tx_fields(conn, GAS_DEPLOY))
+        ).build_transaction(cast(TxParams, _tx_fields(conn, GAS_DEPLOY)))
         result = _send_tx(conn, tx)
-        receipt = conn.w3.eth.get_transaction_receipt(result.tx_hash)
+        receipt = conn.w3.eth.get_transaction_receipt(HexBytes(result.tx_hash))
         if not receipt["contractAddress"]:
             raise ChainError("deployment produced no contract")
         return cls(conn, receipt["contractAddress"])
@@ -296,7 +298,7 @@ class Ledger:
 
     def events(self, name: str, result: TxResult) -> list[Any]:
         """The ledger's `name` events in a transaction (other contracts' logs are skipped)."""
-        receipt = self.conn.w3.eth.get_transaction_receipt(result.tx_hash)
+        receipt = self.conn.w3.eth.get_transaction_receipt(HexBytes(result.tx_hash))
         return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))
 
     def batch_anchored_logs(self, from_block: int, to_block: int) -> list[Any]:

@@ -41,7 +41,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(rpc: str | None, key_file: Path | None, ledger: str | None, confirmations: int | None = None):  # type: ignore[no-untyped-def]
+def _settings(rpc: str | None, key_file: Path | None, ledger: str | None, confirmations: int | None = None):
     from wattwitness.chain.config import ChainSettings
 
     overrides: dict[str, object] = {}
@@ -57,7 +57,7 @@ def _settings(rpc: str | None, key_file: Path | None, ledger: str | None, confir
 
 
 def _external(rpc: str | None, key_file: Path | None, ledger: str | None, confirmations: int | None = None,
-              need_ledger: bool = True):  # type: ignore[no-untyped-def]
+              need_ledger: bool = True):
     """Settings and connection for a real chain; the embedded chain cannot outlive this process."""
     from wattwitness.chain.config import EMBEDDED, connect
     from wattwitness.chain.ledger import Ledger
@@ -75,7 +75,7 @@ def _external(rpc: str | None, key_file: Path | None, ledger: str | None, confir
     return settings, conn, (Ledger(conn, settings.ledger_address) if need_ledger else None)
 
 
-def _database(database_url: str | None):  # type: ignore[no-untyped-def]
+def _database(database_url: str | None):
     from wattwitness.server.db.session import Database
     from wattwitness.server.settings import Settings
 
@@ -106,7 +106,7 @@ def deploy(
     typer.echo(f"export WATTWITNESS_CHAIN_LEDGER_ADDRESS={ledger.address}")
 
 
-def _register(ledger, database, installation_id: int, beneficiary: str | None,  # type: ignore[no-untyped-def]
+def _register(ledger, database, installation_id: int, beneficiary: str | None,
               capacity_w: int | None) -> str:
     from wattwitness.server.db.models import Installation
 
@@ -145,7 +145,7 @@ def register_installation(
         database.dispose()
 
 
-def _print_outcomes(outcomes) -> None:  # type: ignore[no-untyped-def]
+def _print_outcomes(outcomes) -> None:
     from wattwitness.chain.relayer import AnchorSent
 
     for o in outcomes:
@@ -260,7 +260,7 @@ def run(
         database.dispose()
 
 
-def _run_pass(ledger, database, owner: str, api_url: str | None) -> None:  # type: ignore[no-untyped-def]
+def _run_pass(ledger, database, owner: str, api_url: str | None) -> None:
     from wattwitness.chain.listener import catch_up
     from wattwitness.chain.relayer import AnchorSent, anchor_all
 
@@ -275,7 +275,7 @@ def _run_pass(ledger, database, owner: str, api_url: str | None) -> None:  # typ
                        + _check_a_proof(ledger, database, o.installation_id, api_url))
 
 
-def _register_new(ledger, database, owner: str) -> None:  # type: ignore[no-untyped-def]
+def _register_new(ledger, database, owner: str) -> None:
     from sqlalchemy import select
 
     from wattwitness.server.db.models import Installation
@@ -290,7 +290,7 @@ def _register_new(ledger, database, owner: str) -> None:  # type: ignore[no-unty
                 typer.echo(f"installation {installation_id}: not registered: {err}")
 
 
-def _check_a_proof(ledger, database, installation_id: int, api_url: str | None) -> str:  # type: ignore[no-untyped-def]
+def _check_a_proof(ledger, database, installation_id: int, api_url: str | None) -> str:
     """Takes the newest anchored reading's proof (from the API when given) and asks the ledger about it."""
     from sqlalchemy import select
 

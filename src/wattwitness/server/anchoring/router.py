@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -13,7 +13,9 @@ from wattwitness.server.deps import SessionDep
 
 router = APIRouter(tags=["anchoring"])
 
-NOT_FOUND = {404: {"description": "no such installation or reading, or the reading is not anchored yet"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such installation or reading, or the reading is not anchored yet"},
+}
 
 
 @router.get("/api/v1/anchoring/next", response_model=NextAnchorOut,

@@ -1,0 +1,142 @@
+"""The real-chain path: the CLI against a JSON-RPC node (anvil from npm, Osaka rules with EIP-7951's
+P256VERIFY at 0x100, a block a second), with a key file, confirmations and a database.
+
+Everything the embedded chain hides is exercised here: raw signed transactions over HTTP, fee fields,
+receipts polled from a node, confirmations that come from real block production, revert data from
+`eth_call`, `eth_getLogs` for the listener, and the read-only audit. And on Prague rules (no P-256
+precompile) the ledger refuses with `VerifierAbsent`, as it would on an L1 before Fusaka.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.chain.conftest import CAPACITY_W, Device
+from tests.chain.db_helpers import add_installation, store
+from wattwitness.chain.audit import audit_export, read_only_ledger
+from wattwitness.chain.config import ChainSettings, connect, write_key_file
+from wattwitness.chain.errors import LedgerReverted
+from wattwitness.chain.ledger import REGISTRAR_ROLE, SUBMITTER_ROLE, Ledger
+from wattwitness.cli import app
+from wattwitness.protocol import merkle_root
+from wattwitness.server.db.models import Anchor, Reading
+from wattwitness.server.db.session import Database
+
+ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
+# anvil's first development account: a public, well-known key.
+DEV_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+runner = CliRunner()
+
+
+def _free_port() -> int:
+    for port in range(18520, 18600):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port in 18520-18599")
+
+
+def _start_anvil(hardfork: str) -> tuple[subprocess.Popen[bytes], str]:
+    assert ANVIL.exists(), "anvil comes from contracts/package.json: run `make contracts` (npm ci) first"
+    port = _free_port()
+    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", hardfork, "--block-time", "1",
+                                "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("anvil did not start")
+
+
+@pytest.fixture
+def anvil() -> Iterator[str]:
+    process, url = _start_anvil("osaka")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "relayer.key"
+    write_key_file(path, DEV_KEY)
+    return path
+
+
+def test_cli_deploy_register_anchor_listen_and_audit_over_json_rpc(anvil: str, key_file: Path, database_url: str,
+                                                                   device: Device, monkeypatch):
+    monkeypatch.setenv("WATTWITNESS_CHAIN_POLL_INTERVAL_S", "0.2")
+    monkeypatch.setenv("WATTWITNESS_CHAIN_CONFIRMATIONS", "1")
+    common = ["--rpc", anvil, "--key-file", str(key_file)]
+    result = runner.invoke(app, ["chain", "deploy", *common])
+    assert result.exit_code == 0, result.output
+    address = re.search(r"deployed at (0x[0-9a-fA-F]{40})", result.output).group(1)  # type: ignore[union-attr]
+
+    database = Database(database_url)
+    try:
+        installation_id = add_installation(database, device.public_key, device.meter, CAPACITY_W)
+        items = device.readings(40)
+        store(database, installation_id, items)
+        with_ledger = [*common, "--ledger", address, "--database-url", database_url]
+        result = runner.invoke(app, ["chain", "register", "--installation", str(installation_id), *with_ledger])
+        assert result.exit_code == 0 and "registered" in result.output, result.output
+        for expected in ("anchor #0 of 1 readings", "anchor #1 of 39 readings"):
+            result = runner.invoke(app, ["chain", "anchor", *with_ledger])
+            assert result.exit_code == 0 and expected in result.output, result.output
+        result = runner.invoke(app, ["chain", "listen", "--once", *with_ledger])
+        assert result.exit_code == 0, result.output
+        with database.scope() as session:
+            anchors = session.query(Anchor).order_by(Anchor.anchor_index).all()
+            assert [(a.count, a.chain_id) for a in anchors] == [(1, 31337), (39, 31337)]
+            assert session.query(Reading).filter(Reading.anchor_id.is_(None)).count() == 0
+    finally:
+        database.dispose()
+
+    ledger = read_only_ledger(anvil, address)  # anyone, no key
+    delta = (int.from_bytes(items[-1][0][34:42], "big") - int.from_bytes(items[0][0][34:42], "big"))
+    owner = ledger.conn.w3.eth.account.from_key(DEV_KEY).address
+    assert ledger.balance_of(owner, installation_id) == delta // 1000
+    audit = audit_export(ledger, installation_id, [r for r, _ in items])
+    assert audit.ok and [c.status for c in audit.checks] == ["ok", "ok"]
+
+
+def test_revert_reasons_come_back_by_name_over_json_rpc(anvil: str, key_file: Path, device: Device):
+    conn = connect(ChainSettings(rpc_url=anvil, key_file=key_file, confirmations=0, poll_interval_s=0.2))
+    ledger = Ledger.deploy(conn)
+    ledger.grant_role(REGISTRAR_ROLE, conn.account.address)
+    ledger.grant_role(SUBMITTER_ROLE, conn.account.address)
+    ledger.register_installation(1, device.public_key, device.meter, CAPACITY_W, conn.account.address)
+    record, signature = device.readings(1)[0]
+    ledger.anchor(1, record, signature, merkle_root([record]), 1)
+    with pytest.raises(LedgerReverted, match=r"^WattWitnessLedgerStaleHead\(1, 1, 1, 1\)"):
+        ledger.anchor(1, record, signature, merkle_root([record]), 1)
+
+
+def test_a_chain_without_p256verify_refuses_with_verifier_absent(key_file: Path, device: Device):
+    process, url = _start_anvil("prague")
+    try:
+        conn = connect(ChainSettings(rpc_url=url, key_file=key_file, confirmations=0, poll_interval_s=0.2))
+        ledger = Ledger.deploy(conn)
+        ledger.grant_role(REGISTRAR_ROLE, conn.account.address)
+        ledger.grant_role(SUBMITTER_ROLE, conn.account.address)
+        ledger.register_installation(1, device.public_key, device.meter, CAPACITY_W, conn.account.address)
+        record, signature = device.readings(1)[0]
+        with pytest.raises(LedgerReverted, match="WattWitnessLedgerVerifierAbsent"):
+            ledger.anchor(1, record, signature, merkle_root([record]), 1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
