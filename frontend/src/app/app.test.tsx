@@ -246,6 +246,31 @@ describe("verify in your browser", () => {
     expect(verify.getByTestId("verify-problems").textContent).toContain("line 4: invalid_signature");
   });
 
+  it("explains that a period starting mid-chain counts its first record as a gap", async () => {
+    const { requests } = stubFetch(
+      routes({ "/api/v1/readings/1/export": () => ({ text: exportJsonl().split("\n").slice(1).join("\n") }) }),
+    );
+    renderApp();
+    const verify = within(await screen.findByRole("region", { name: "Verify in your browser" }));
+    fireEvent.click(verify.getByRole("button", { name: "Verify signatures" }));
+    expect((await verify.findByTestId("verify-summary")).textContent).toBe(
+      "5 records: 4 verified, 0 invalid, 1 gaps, 0 chain breaks, 0 counter resets",
+    );
+    expect(verify.getByTestId("verify-verdict").textContent).toBe("PASSED");
+    expect(verify.getByTestId("verify-period-note")).toBeTruthy();
+    const exportRequest = requests.find((url) => url.pathname.endsWith("/export"));
+    expect(exportRequest?.searchParams.get("format")).toBe("jsonl");
+    expect(Number(exportRequest?.searchParams.get("since"))).toBeGreaterThan(0);
+
+    fireEvent.change(verify.getByLabelText("Period"), { target: { value: "all" } });
+    fireEvent.click(verify.getByRole("button", { name: "Verify signatures" }));
+    // The summary disappears while the new run fetches and checks, and comes back when it is done.
+    await waitFor(() => expect(verify.queryByTestId("verify-summary")).toBeNull());
+    expect((await verify.findByTestId("verify-summary")).textContent).toContain("1 gaps");
+    expect(verify.queryByTestId("verify-period-note")).toBeNull();
+    expect(requests.filter((url) => url.pathname.endsWith("/export")).at(-1)?.searchParams.has("since")).toBe(false);
+  });
+
   it("refuses a public key that is not 64 bytes of hex", async () => {
     stubFetch(routes());
     renderApp();

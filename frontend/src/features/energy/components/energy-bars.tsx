@@ -6,7 +6,7 @@ import { useMemo } from "react";
 import uPlot from "uplot";
 import { AXIS_FONT, AXIS_STROKE, GRID_STROKE } from "@/components/charts/axis-style";
 import { UPlotChart } from "@/components/charts/uplot-chart";
-import { formatEnergyTick } from "@/lib/units";
+import { formatEnergy, formatEnergyTick } from "@/lib/units";
 import type { ChartPoint } from "@/types/api";
 
 export function EnergyBars({ points, label }: { points: ChartPoint[]; label: string }) {
@@ -14,7 +14,8 @@ export function EnergyBars({ points, label }: { points: ChartPoint[]; label: str
   const options = useMemo<Omit<uPlot.Options, "width" | "height">>(() => {
     const bars = uPlot.paths.bars?.({ size: [0.7, 60], gap: 1 });
     return {
-      legend: { show: false },
+      // uPlot's live legend doubles as the hover read-out: bucket label and its energy.
+      legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
       scales: {
         x: { time: false, range: () => [-0.5, labels.length - 0.5] },
@@ -42,8 +43,15 @@ export function EnergyBars({ points, label }: { points: ChartPoint[]; label: str
         },
       ],
       series: [
-        {},
-        { label: "Measured", fill: "#16a34a", stroke: "#15803d", paths: bars, points: { show: false } },
+        { label: "Bucket", value: (_u, index) => (index === null ? "—" : (labels[index] ?? "—")) },
+        {
+          label: "Measured",
+          fill: "#16a34a",
+          stroke: "#15803d",
+          paths: bars,
+          points: { show: false },
+          value: (_u, v) => (v === null ? "—" : formatEnergy(v)),
+        },
         {
           label: "Estimated",
           fill: "rgba(148,163,184,0.45)",
@@ -51,6 +59,7 @@ export function EnergyBars({ points, label }: { points: ChartPoint[]; label: str
           dash: [4, 3],
           paths: bars,
           points: { show: false },
+          value: (_u, v) => (v === null ? "—" : formatEnergy(v)),
         },
       ],
     };

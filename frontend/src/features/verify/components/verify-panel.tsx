@@ -45,6 +45,7 @@ export function VerifyPanel({ installationId, installationKey, timeZone }: Verif
   const periodField = useId();
   const [publicKeyHex, setPublicKeyHex] = useState(installationKey);
   const [period, setPeriod] = useState<PeriodChoice>("today");
+  const [checkedPeriod, setCheckedPeriod] = useState<PeriodChoice>("today");
   const { state, run } = useBrowserVerification();
   const busy = state.phase === "fetching" || state.phase === "checking";
 
@@ -58,6 +59,7 @@ export function VerifyPanel({ installationId, installationKey, timeZone }: Verif
         className="verify-form"
         onSubmit={(event) => {
           event.preventDefault();
+          setCheckedPeriod(period);
           void run({ installationId, publicKeyHex, ...periodRange(period, timeZone) });
         }}
       >
@@ -112,6 +114,12 @@ export function VerifyPanel({ installationId, installationKey, timeZone }: Verif
             <p className="mono summary-line" data-testid="verify-summary">
               {state.summary}
             </p>
+            {checkedPeriod !== "all" && state.report.gaps > 0 ? (
+              <p className="note" data-testid="verify-period-note">
+                The period's first record links to one before the period, so it counts as a gap here, exactly as
+                in <code>wattwitness verify</code> on the same file. Choose "Everything" to check the whole chain.
+              </p>
+            ) : null}
             {state.report.problems.length > 0 ? (
               <ul className="event-list mono" data-testid="verify-problems">
                 {state.report.problems.slice(0, 50).map(({ line, verdict }) => (
