@@ -140,3 +140,12 @@ def test_empty_admin_token_never_matches(make_client: MakeClient) -> None:
     client = make_client(admin_token="", demo=True)
     response = client.post("/api/v1/enrollment-tokens/", headers={"Authorization": "Bearer "})
     assert response.status_code in (401, 403)
+
+
+def test_numbers_beyond_the_database_are_422_not_500(client: TestClient) -> None:
+    huge = 2**70
+    for path in (f"/api/v1/installations/{huge}", f"/api/v1/readings/latest/{huge}", f"/api/v1/readings/{huge}",
+                 f"/api/v1/readings/1?since={huge}", f"/api/v1/readings/{huge}/export"):
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"] == "malformed"

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+INT64_MAX = 2**63 - 1
+# Path and query integers bounded to what the database stores (an unbounded int would overflow it).
+InstallationId = Annotated[int, Path(ge=1, le=INT64_MAX, description="installation id")]
+UnixSeconds = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="Unix seconds (UTC)")]
 
 
 def is_admin_token(settings: Settings, token: str | None) -> bool:

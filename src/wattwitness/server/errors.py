@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,10 +120,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("database_unavailable", "the database does not answer; retry later"), 503,
                             headers={"Retry-After": "5"})
 
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A number the database cannot hold (SQLite raises OverflowError, PostgreSQL a DataError):
+        # whatever the route, it came from the request.
+        return JSONResponse(error_body("malformed", "a number in the request is out of range"), 422)
+
+    app.add_exception_handler(OverflowError, _out_of_range)
+
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
             return await _database(request, exc)
+        if isinstance(exc, DataError):
+            return await _out_of_range(request, exc)
         log.exception("database error", exc_info=exc)
         return JSONResponse(error_body("internal_error", "unexpected database error"), 500)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from wattwitness.server.deps import AdminAuth, BearerDep, SessionDep, SettingsDep
+from wattwitness.server.deps import AdminAuth, BearerDep, InstallationId, SessionDep, SettingsDep
 from wattwitness.server.installations import service
 from wattwitness.server.installations.schemas import EnrollmentTokenOut, InstallationCreate, InstallationOut
 
@@ -40,7 +40,7 @@ def list_installations(
 
 
 @router.get("/{installation_id}", response_model=InstallationOut, responses={404: {"description": "no such"}})
-def get_installation(installation_id: int, session: SessionDep) -> InstallationOut:
+def get_installation(installation_id: InstallationId, session: SessionDep) -> InstallationOut:
     return service.summarize(session, service.get_installation(session, installation_id))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from wattwitness.protocol import Outcome
 from wattwitness.server.db.models import Installation, Reading
-from wattwitness.server.deps import DatabaseDep, SessionDep, SettingsDep, client_address
+from wattwitness.server.deps import DatabaseDep, InstallationId, SessionDep, SettingsDep, UnixSeconds, client_address
 from wattwitness.server.errors import OUTCOME_STATUS, NotFound, error_body
 from wattwitness.server.installations.service import get_installation
 from wattwitness.server.live.bus import notify_readings
@@ -110,7 +110,7 @@ def post_batch(body: BatchIn, request: Request, session: SessionDep, settings: S
 
 
 @router.get("/latest/{installation_id}", response_model=ReadingOut, responses={404: {"description": "none yet"}})
-def latest_reading(installation_id: int, session: SessionDep) -> ReadingOut:
+def latest_reading(installation_id: InstallationId, session: SessionDep) -> ReadingOut:
     """The reading with the greatest (boot, seq)."""
     installation = get_installation(session, installation_id)
     reading = queries.latest(session, installation)
@@ -121,9 +121,9 @@ def latest_reading(installation_id: int, session: SessionDep) -> ReadingOut:
 
 @router.get("/{installation_id}", response_model=ReadingPage, responses={404: {"description": "no installation"}})
 def list_readings(
-    installation_id: int, session: SessionDep,
-    since: Annotated[int | None, Query(ge=0, description="Unix s, inclusive")] = None,
-    until: Annotated[int | None, Query(ge=0, description="Unix s, inclusive")] = None,
+    installation_id: InstallationId, session: SessionDep,
+    since: UnixSeconds = None,
+    until: UnixSeconds = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")] = None,
 ) -> ReadingPage:
@@ -137,10 +137,10 @@ def list_readings(
             responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}},
                              "description": "streamed, (boot, seq) order"}})
 def export_readings(
-    installation_id: int, session: SessionDep, database: DatabaseDep,
+    installation_id: InstallationId, session: SessionDep, database: DatabaseDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
-    since: Annotated[int | None, Query(ge=0)] = None,
-    until: Annotated[int | None, Query(ge=0)] = None,
+    since: UnixSeconds = None,
+    until: UnixSeconds = None,
 ) -> StreamingResponse:
     """Every reading as JSON Lines (`wattwitness verify` reads it) or CSV."""
     installation = get_installation(session, installation_id)

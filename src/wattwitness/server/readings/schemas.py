@@ -45,12 +45,12 @@ class LegacyReadingIn(BaseModel):
 
     power: float = Field(description="W")
     total: float = Field(ge=0, description="Wh, the meter's counter")
-    timestamp: int = Field(ge=0)
+    timestamp: int = Field(ge=0, le=2**63 - 1)
     signature: str = Field(max_length=1024)
     shelly_payload: dict[str, Any] | None = Field(default=None, description="the meter's answer; its `mac` "
                                                   "names the installation")
-    installation_id: int | None = Field(default=None, description="names the installation when the payload "
-                                        "has no MAC")
+    installation_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                        description="names the installation when the payload has no MAC")
 
 
 class ReadingOut(BaseModel):
