@@ -207,3 +207,9 @@ def test_bad_query_is_422_malformed(client: TestClient, params: dict[str, str]) 
 def test_unknown_installation_is_404(client: TestClient) -> None:
     response = client.get("/api/v1/readings/999/chart", params={"time_frame": "day"})
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("endpoint", ["chart", "integrity", "stream"])
+def test_an_id_no_database_column_holds_is_422(client: TestClient, endpoint: str) -> None:
+    response = client.get(f"/api/v1/readings/{2**70}/{endpoint}")
+    assert response.status_code == 422 and response.json()["error"] == "malformed", response.text

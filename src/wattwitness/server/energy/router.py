@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from wattwitness.server.deps import SessionDep, SettingsDep
+from wattwitness.server.deps import InstallationId, SessionDep, SettingsDep
 from wattwitness.server.energy.calendar import TimeFrame
 from wattwitness.server.energy.schemas import EnergyChart
 from wattwitness.server.energy.service import energy_chart
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/readings", tags=["energy"])
     responses={404: {"description": "no such installation"}, 422: {"description": "bad time_frame or at"}},
 )
 def chart(
-    installation_id: int,
+    installation_id: InstallationId,
     session: SessionDep,
     settings: SettingsDep,
     time_frame: Annotated[TimeFrame, Query(description="hour, day, week, month or year")] = TimeFrame.DAY,

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wattwitness.server.db.models import Reading
 from wattwitness.server.db.session import Database
-from wattwitness.server.deps import DatabaseDep
+from wattwitness.server.deps import INT64_MAX, DatabaseDep, InstallationId
 from wattwitness.server.energy.service import get_installation
 from wattwitness.server.live.bus import reading_bus
 from wattwitness.server.live.stream import StreamTiming, reading_events
@@ -36,7 +36,7 @@ def _start_after(database: Database, installation_id: int, last_event_id: str | 
     """The id to stream after: the client's Last-Event-ID when it resumes, else the newest stored id."""
     with database.session() as session:
         get_installation(session, installation_id)
-        if last_event_id is not None and last_event_id.strip().isdigit():
+        if last_event_id is not None and last_event_id.strip().isdigit() and int(last_event_id) <= INT64_MAX:
             return int(last_event_id.strip())
         # The newest id of any installation: a primary-key look-up, where the newest of this one is not.
         return session.scalar(select(func.max(Reading.id))) or 0
@@ -80,7 +80,7 @@ def _fetch_after(database: Database, installation_id: int, floor: int) -> tuple[
     responses={200: {"content": {"text/event-stream": {}}}, 404: {"description": "no such installation"}},
 )
 async def stream(
-    installation_id: int,
+    installation_id: InstallationId,
     request: Request,
     database: DatabaseDep,
     last_event_id: Annotated[str | None, Header(description="resume after this reading id")] = None,
