@@ -69,7 +69,7 @@ class DeviceLoop {
   const std::string& key_id_text() const { return key_id_; }
 
  private:
-  void log(const char* format, ...);
+  void log(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void recover_head_from_ring();
 
   DeviceConfig config_;
