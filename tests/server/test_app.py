@@ -149,3 +149,10 @@ def test_numbers_beyond_the_database_are_422_not_500(client: TestClient) -> None
         response = client.get(path)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["error"] == "malformed"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(make_client: MakeClient) -> None:
+    database = make_client().app.state.db  # type: ignore[attr-defined]
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

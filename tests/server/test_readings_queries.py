@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from tests import vectors
 from tests.server.signing import signed_chain, vector_key
 from wattwitness.cli import app as cli_app
 from wattwitness.protocol import Reading, sign
+from wattwitness.server.db.models import Anchor as AnchorRow
+from wattwitness.server.db.models import Reading as ReadingRow
 from wattwitness.server.db.models import SecurityEvent
 from wattwitness.server.db.session import Database
 
@@ -161,3 +163,25 @@ def test_csv_export(client: TestClient, enrolled_installation: dict[str, Any]) -
     assert client.get(f"/api/v1/readings/{enrolled_installation['id']}/export",
                       params={"format": "xml"}).status_code == 422
     assert client.get("/api/v1/readings/4242/export").status_code == 404
+
+
+def test_anchored_readings_show_their_transaction(client: TestClient, enrolled_installation: dict[str, Any],
+                                                  db: Database) -> None:
+    chain = [{"record": c["record"], "signature": c["signature"]} for c in vectors.ww2()["chain"]]
+    ids = [r["reading_id"] for r in post_batch(client, chain)["results"]]
+    with db.scope() as session:
+        anchor = AnchorRow(installation_id=enrolled_installation["id"], chain_id=31337, ledger_address=b"\x11" * 20,
+                           anchor_index=0, head_boot=1, head_seq=3, head_hash=bytes.fromhex(vectors.ww2()["chain"][2]
+                                                                                           ["hash"]),
+                           merkle_root=b"\x22" * 32, count=3, energy_mwh=0, tx_hash=b"\xab" * 32, block_number=42)
+        session.add(anchor)
+        session.flush()
+        session.execute(update(ReadingRow).where(ReadingRow.id.in_(ids[:3])).values(anchor_id=anchor.id))
+    page = client.get(f"/api/v1/readings/{enrolled_installation['id']}").json()["readings"]
+    on_chain = {r["seq"]: (r["is_on_chain"], r["blockchain_tx_hash"], r["blockchain_block_number"])
+                for r in page if r["boot"] == 1}
+    assert on_chain == {1: (True, "0x" + "ab" * 32, 42), 2: (True, "0x" + "ab" * 32, 42),
+                        3: (True, "0x" + "ab" * 32, 42), 4: (False, None, None)}
+    latest = client.get(f"/api/v1/readings/latest/{enrolled_installation['id']}").json()
+    assert latest["is_on_chain"] is False
+
