@@ -43,3 +43,10 @@ def test_installation_is_found_by_key(world: LedgerWorld, device: Device):
 def test_unreachable_node_is_a_clear_error():
     with pytest.raises(ChainError, match="no JSON-RPC node answers"):
         read_only_ledger("http://127.0.0.1:18598", "0x" + "22" * 20)
+
+
+def test_verify_hook_refuses_without_a_ledger_address(device: Device):
+    from wattwitness.chain.audit import report_export
+
+    with pytest.raises(ChainError, match="--chain needs --ledger"):
+        report_export("http://127.0.0.1:18597", None, device.public_key, [], print)

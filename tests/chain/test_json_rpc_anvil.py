@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from tests.chain.conftest import CAPACITY_W, Device
 from tests.chain.db_helpers import add_installation, store
-from wattwitness.chain.audit import audit_export, read_only_ledger
+from wattwitness.chain.audit import audit_export, read_only_ledger, report_export
 from wattwitness.chain.config import ChainSettings, connect, write_key_file
 from wattwitness.chain.errors import LedgerReverted
 from wattwitness.chain.ledger import REGISTRAR_ROLE, SUBMITTER_ROLE, Ledger
@@ -112,6 +112,17 @@ def test_cli_deploy_register_anchor_listen_and_audit_over_json_rpc(anvil: str, k
     assert ledger.balance_of(owner, installation_id) == delta // 1000
     audit = audit_export(ledger, installation_id, [r for r, _ in items])
     assert audit.ok and [c.status for c in audit.checks] == ["ok", "ok"]
+
+    # What `wattwitness verify --chain URL --ledger ADDR` prints, for the whole export and for a doctored one.
+    lines: list[str] = []
+    assert report_export(anvil, address, device.public_key, [r for r, _ in items], lines.append)
+    assert lines == [f"chain: installation {installation_id}: 2 anchors on-chain: 2 match, 0 do not match, "
+                     "0 outside this export"]
+    doctored = [r for r, _ in items]
+    doctored[20] = doctored[20][:30] + bytes([doctored[20][30] ^ 1]) + doctored[20][31:]
+    lines.clear()
+    assert not report_export(anvil, address, device.public_key, doctored, lines.append)
+    assert lines[0].startswith("chain: anchor #1 (head 1/40): the 39 exported records up to the head hash to")
 
 
 def test_revert_reasons_come_back_by_name_over_json_rpc(anvil: str, key_file: Path, device: Device):

@@ -7,7 +7,7 @@ same RFC 6962 root), with no database and no trust in the server. Needs no key: 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from eth_account import Account
@@ -97,3 +97,26 @@ def audit_export(ledger: Ledger, installation_id: int, records: Iterable[bytes])
                 f"the {anchor.count} exported records up to the head hash to {root.hex()[:16]}…, "
                 f"the ledger holds {anchor.merkle_root.hex()[:16]}…"))
     return audit
+
+
+def report_export(rpc_url: str, ledger_address: str | None, public_key: bytes, records: list[bytes],
+                  echo: Callable[[str], None]) -> bool:
+    """`wattwitness verify --chain RPC --ledger ADDR`: prints one line per anchor that is not a match and a
+    summary per installation of this key; True when no anchored batch contradicts the export.
+    Raises ChainError when the node or the ledger cannot be reached."""
+    if not ledger_address:
+        raise ChainError("--chain needs --ledger 0x... (the WattWitnessLedger address)")
+    ledger = read_only_ledger(rpc_url, ledger_address)
+    installation_ids = installations_for_key(ledger, public_key)
+    if not installation_ids:
+        echo(f"chain: no installation on {ledger.address} has this key; nothing anchored to compare")
+        return True
+    ok = True
+    for installation_id in installation_ids:
+        audit = audit_export(ledger, installation_id, records)
+        for check in audit.checks:
+            if check.status == "root_mismatch":
+                echo(f"chain: anchor #{check.anchor_index} (head {check.boot}/{check.seq}): {check.detail}")
+        echo(f"chain: {audit.summary()}")
+        ok = ok and audit.ok
+    return ok
