@@ -21,8 +21,11 @@ def register(app: typer.Typer) -> None:
         history_interval: Annotated[int, typer.Option("--history-interval", min=1,
                                                       help="seconds between history readings")] = 300,
         interval: Annotated[float, typer.Option("--interval", min=0.5, help="seconds between live readings")] = 10,
+        anchor_interval: Annotated[float, typer.Option("--anchor-interval", min=1,
+                                                       help="seconds between anchoring passes")] = 30,
     ) -> None:
         """Run the whole system locally with SQLite; Ctrl-C stops it, running it again continues."""
         config = DemoConfig(data_dir=data_dir, port=port, history_days=history_days,
-                            history_interval_s=history_interval, live_interval_s=interval)
+                            history_interval_s=history_interval, live_interval_s=interval,
+                            anchor_interval_s=anchor_interval)
         raise typer.Exit(Demo(config).run())
