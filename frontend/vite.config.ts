@@ -23,5 +23,7 @@ export default defineConfig({
     environment: "node",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/testing/setup-dom.ts"],
+    // Generous: the machine is shared; every wait inside a test is for a condition, never a fixed sleep.
+    testTimeout: 60_000,
   },
 });

@@ -204,7 +204,11 @@ def simulated_installation(server: Server, installation: Installation,
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The machine is shared by parallel suites: assertions wait for their condition up to 15 s (the
+    # live-update test keeps its own 2 s budget).
+    expect.set_options(timeout=15_000)
 
     executable = shutil.which("chromium")
     if executable is None:

@@ -3,7 +3,11 @@
  * (uPlot reads the pixel ratio at import), and <dialog>.showModal. EventSource is left undefined on
  * purpose so the live panel takes its polling fallback path. Node-environment tests skip all of it.
  */
+import { configure } from "@testing-library/dom";
+
 if (typeof window !== "undefined") {
+  // CI shares two cores with other suites: wait for the UI by condition, with room for a slow machine.
+  configure({ asyncUtilTimeout: 15_000 });
   window.ResizeObserver ??= class {
     observe() {}
     unobserve() {}
@@ -31,4 +35,3 @@ if (typeof window !== "undefined") {
   }
 }
 
-export {};
