@@ -6,8 +6,11 @@ from functools import cache
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.server.test_energy_history import SignedHistory, enroll, post_all, unix
+from wattwitness.protocol import MemoryChainStore, Reading, StoredRecord, check_chain
+from wattwitness.server.integrity.reverify import ScanChainStore
 from wattwitness.server.integrity.schemas import Position
 from wattwitness.server.integrity.service import missing_between
 
@@ -109,3 +112,44 @@ def test_missing_count_rules() -> None:
     assert missing_between(Position(boot=1, seq=10, ts=0), Position(boot=1, seq=14, ts=0)) == (3, True)
     assert missing_between(Position(boot=1, seq=10, ts=0), Position(boot=2, seq=1, ts=0)) == (1, False)
     assert missing_between(None, Position(boot=5, seq=7, ts=0)) == (6, False)
+
+
+def test_full_verification_names_gaps_and_tampering_and_respects_the_limit(client: TestClient, db: Any) -> None:
+    history, posted = eventful_history()
+    installation_id = enroll(client, history)
+    post_all(client, [history.items[i] for i in posted])
+    response = client.get(f"/api/v1/readings/{installation_id}/integrity", params={"verify": "full"})
+    assert response.status_code == 200, response.text
+    verification = response.json()["verification"]
+    assert verification["checked"] == 28 and verification["complete"] is True and verification["ok"] is False
+    assert [(p["outcome"], p["boot"], p["seq"]) for p in verification["problems"]] == [
+        ("gap", 1, 14), ("gap", 4, 3)]  # the counter reset and the chain restart are legitimate
+
+    # Someone edits a stored energy value behind the server's back.
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE readings SET energy_mwh = energy_mwh + 1 WHERE installation_id = :i "
+                                "AND boot = 2 AND seq = 2"), {"i": installation_id})
+    verification = client.get(f"/api/v1/readings/{installation_id}/integrity?verify=full").json()["verification"]
+    assert [(p["outcome"], p["boot"], p["seq"]) for p in verification["problems"]] == [
+        ("gap", 1, 14), ("record_hash_mismatch", 2, 2), ("invalid_signature", 2, 2), ("gap", 2, 3), ("gap", 4, 3)]
+    assert verification["problem_count"] == 5
+
+    partial = client.get(f"/api/v1/readings/{installation_id}/integrity?verify=full&limit=10").json()
+    assert partial["verification"]["checked"] == 10 and partial["verification"]["complete"] is False
+    assert "verification" not in client.get(f"/api/v1/readings/{installation_id}/integrity").json() or \
+        client.get(f"/api/v1/readings/{installation_id}/integrity").json()["verification"] is None
+    bad = client.get(f"/api/v1/readings/{installation_id}/integrity?verify=some")
+    assert bad.status_code == 422 and bad.json()["error"] == "malformed"
+
+
+def test_scan_store_answers_like_the_memory_store() -> None:
+    """The re-verifier's ChainStore gives check_chain the same answers as the protocol's reference store."""
+    history, _ = eventful_history()
+    stores = (MemoryChainStore(), ScanChainStore())
+    for item in history.items:
+        record = bytes.fromhex(item["record"])
+        reading = Reading.decode(record)
+        verdicts = [check_chain(store, reading, record) for store in stores]
+        assert verdicts[0].outcome == verdicts[1].outcome and verdicts[0].detail == verdicts[1].detail
+        for store, verdict in zip(stores, verdicts, strict=True):
+            store.add(StoredRecord(reading, record, verdict.hash))

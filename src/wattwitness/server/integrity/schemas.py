@@ -33,6 +33,24 @@ class SecurityEventOut(BaseModel):
     created_at: str
 
 
+class Problem(BaseModel):
+    boot: int
+    seq: int
+    ts: int
+    outcome: str = Field(description="PROTOCOL.md §4 outcome the stored row re-verifies as, or record_hash_mismatch")
+    detail: str
+
+
+class Verification(BaseModel):
+    """Present with `?verify=full`: every stored row re-checked against the registered key and meter."""
+
+    checked: int = Field(description="rows re-verified, from the start of the chain")
+    complete: bool = Field(description="false when `limit` stopped the check before the newest row")
+    ok: bool
+    problem_count: int
+    problems: list[Problem] = Field(description="the first 1,000 problems in chain order")
+
+
 class IntegrityReport(BaseModel):
     verified: int
     gap: int
@@ -43,3 +61,4 @@ class IntegrityReport(BaseModel):
     chain_restarts: list[ChainMark]
     counter_resets: list[ChainMark]
     security_events: list[SecurityEventOut]
+    verification: Verification | None = None

@@ -22,6 +22,7 @@ from wattwitness.server.db.models import (
     SecurityEvent,
 )
 from wattwitness.server.energy.service import get_installation
+from wattwitness.server.integrity.reverify import reverify
 from wattwitness.server.integrity.schemas import ChainMark, Gap, IntegrityReport, Position, SecurityEventOut
 
 LIST_LIMIT = 200
@@ -52,7 +53,8 @@ def zero_prev(dialect: str) -> ColumnElement[bool]:
     return Reading.prev == literal_column(literal)
 
 
-def integrity_report(session: Session, installation_id: int) -> IntegrityReport:
+def integrity_report(session: Session, installation_id: int, verify_limit: int | None = None) -> IntegrityReport:
+    """The report; with `verify_limit`, also re-verify up to that many stored rows (reverify.py)."""
     installation = get_installation(session, installation_id)
     # The rare statuses are counted (an index on (installation_id, status) makes each a range count);
     # verified is the rest of the installation's reading_count, which the ingest keeps.
@@ -60,7 +62,7 @@ def integrity_report(session: Session, installation_id: int) -> IntegrityReport:
         Reading.installation_id == installation_id, Reading.status == status)) or 0
         for status in (STATUS_GAP, STATUS_COUNTER_RESET, STATUS_DIGEST_ONLY)}
     total = installation.reading_count
-    return IntegrityReport(
+    report = IntegrityReport(
         verified=total - sum(counts.values()), gap=counts[STATUS_GAP], counter_reset=counts[STATUS_COUNTER_RESET],
         digest_only=counts[STATUS_DIGEST_ONLY], total=total,
         gaps=_gaps(session, installation_id),
@@ -68,6 +70,9 @@ def integrity_report(session: Session, installation_id: int) -> IntegrityReport:
         counter_resets=_marks(session, installation_id, Reading.status == STATUS_COUNTER_RESET),
         security_events=_security_events(session, installation_id),
     )
+    if verify_limit is not None:
+        report.verification = reverify(session, installation, verify_limit)
+    return report
 
 
 def _position(row: Reading) -> Position:
