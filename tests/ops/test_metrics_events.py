@@ -66,6 +66,7 @@ def test_hooks_count_outcomes_times_and_batches() -> None:
     assert delta("wattwitness_batch_size_count") == 2
     assert delta("wattwitness_batch_size_sum") == 121
     assert value(after, "wattwitness_agent_outbox_depth", installation_id="7") == 3456
+    assert value(after, "wattwitness_process_resident_memory_bytes") > 0
     assert ("wattwitness_agent_outbox_depth", (("installation_id", "8"),)) not in samples(after)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from wattwitness.protocol import Outcome
 
@@ -25,6 +25,8 @@ OUTBOX_DEPTH_HEADER = "X-WattWitness-Outbox-Depth"
 # Registered here rather than in prometheus_client's global registry, so importing the server twice (as
 # the tests do) never collides, and /metrics shows only WattWitness's own series plus the process ones.
 REGISTRY = CollectorRegistry(auto_describe=True)
+# CPU, memory and open files of the server process (single-process mode; Linux /proc).
+ProcessCollector(namespace="wattwitness", registry=REGISTRY)
 
 READINGS = Counter(
     "wattwitness_readings", "Readings received, by the verifier's outcome (PROTOCOL.md section 4)",
