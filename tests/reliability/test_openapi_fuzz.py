@@ -10,13 +10,11 @@ are covered by test_authorization.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.transport import Response
@@ -25,12 +23,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.conftest import ADMIN_TOKEN, vector_enrollment_body
-from tests.ops.signed import Device
-from tests.reliability.helpers import now
-from wattwitness.server.app import create_app
-from wattwitness.server.db.migrate import upgrade
-from wattwitness.server.settings import Settings
+from tests.reliability.helpers import seeded_app
 
 MAX_EXAMPLES = 25
 
@@ -61,19 +54,8 @@ CHECKS = [not_a_server_error, documented_success_and_named_errors]
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{data_dir / 'fuzz.db'}"
-    upgrade(url)
-    application = create_app(Settings(database_url=url, data_dir=data_dir, admin_token=ADMIN_TOKEN, demo=False,
-                                      background_tasks=False))
-    with TestClient(application) as client:
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        assert client.post("/api/v1/installations/", json=vector_enrollment_body(), headers=admin).status_code == 201
-        device = Device(ts=now() - 3600)
-        batch = client.post("/api/v1/readings/batch", json={"readings": [device.reading() for _ in range(5)]})
-        assert batch.json()["stored"] == 5
+    with seeded_app(tmp_path_factory.mktemp("fuzz")) as (application, _):
         yield application
-    application.state.db.dispose()
 
 
 def test_no_server_errors_and_responses_match_schema(fuzz_app: FastAPI) -> None:
