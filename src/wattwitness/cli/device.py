@@ -19,6 +19,7 @@ from wattwitness.device.server_api import ServerApi
 from wattwitness.device.shelly import create_meter
 from wattwitness.device.signer import Signer, SoftwareSigner, generate_key_file
 from wattwitness.device.simulator import DEFAULT_LAT, DEFAULT_LON, DEFAULT_MAC, ShellySimulator, SimClock, SolarModel
+from wattwitness.logs import configure_logging
 from wattwitness.protocol import ProtocolError, key_id, parse_mac
 
 SignerKind = Annotated[str, typer.Option("--signer", help="software (key file) or atecc (ATECC608 on I²C)")]
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
         """Read the meter every interval, sign each reading, keep it in the outbox until the server has it."""
         if log_level.upper() not in logging.getLevelNamesMapping():
             _fail(f"--log-level must be one of DEBUG, INFO, WARNING, ERROR, not {log_level!r}", 2)
-        logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(level=log_level.upper())
         # httpx logs every request at INFO: one line per reading per endpoint would drown the agent's own log.
         logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         config = AgentConfig(server_url=server, meter_url=meter, state_dir=state, interval=interval, gen=gen,

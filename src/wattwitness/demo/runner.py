@@ -27,6 +27,7 @@ from wattwitness.device.enrollment import enroll
 from wattwitness.device.server_api import ServerApi
 from wattwitness.device.signer import SoftwareSigner, generate_key_file
 from wattwitness.device.simulator import DEFAULT_MAC, ShellySimulator, SimClock, SolarModel
+from wattwitness.logs import configure_logging
 from wattwitness.protocol import key_id, parse_mac
 
 log = logging.getLogger("wattwitness.demo")
@@ -185,7 +186,7 @@ class Demo:
         return meter.last_energy_mwh
 
     def run(self) -> int:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(level="WARNING")
         self.data.mkdir(parents=True, exist_ok=True)
         token = self._admin_token()
         meter_mac = parse_mac(DEFAULT_MAC)
