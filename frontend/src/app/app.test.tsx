@@ -69,8 +69,10 @@ describe("dashboard", () => {
     expect(rows).toHaveLength(7); // header + 6 records
     expect(rows[1]?.textContent).toContain("2 · 2");
     expect(rows[6]?.textContent).toContain("anchored");
-    expect((await within(panel("Integrity")).findByTestId("integrity-gaps")).textContent).toBe("1");
-    expect(within(panel("Integrity")).getByTestId("integrity-gap-list").textContent).toContain("2 missing");
+    expect((await within(panel("Integrity")).findByTestId("integrity-gaps")).textContent).toBe("2");
+    const gaps = within(panel("Integrity")).getByTestId("integrity-gap-list").textContent;
+    expect(gaps).toContain("2 missing before (boot 1, seq 5), after (boot 1, seq 2)");
+    expect(gaps).toContain("at least 1 missing before (boot 1, seq 1): until");
   });
 
   it("switches time frames and periods, keeping them in the URL", async () => {

@@ -98,7 +98,18 @@ export function integrity(): Integrity {
     gap: 0,
     counter_reset: 0,
     digest_only: 0,
-    gaps: [{ from_ts: 1_750_346_390, to_ts: 1_750_346_420, after: { boot: 1, seq: 2 }, before: { boot: 1, seq: 5 }, missing: 2 }],
+    gaps: [
+      {
+        from_ts: 1_750_346_390,
+        to_ts: 1_750_346_420,
+        after: { boot: 1, seq: 2 },
+        before: { boot: 1, seq: 5 },
+        missing: 2,
+        missing_exact: true,
+      },
+      // The first stored record of a key that is not seq 1: nothing stored before it.
+      { from_ts: null, to_ts: 1_750_346_300, after: null, before: { boot: 1, seq: 1 }, missing: 1, missing_exact: false },
+    ],
     chain_restarts: [{ boot: 1, seq: 1, ts: 1_750_346_380 }],
     counter_resets: [],
     security_events: [],

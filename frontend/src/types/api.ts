@@ -70,11 +70,14 @@ export interface ChainPosition {
 }
 
 export interface IntegrityGap {
-  from_ts: number;
+  /** ts of the stored reading before the gap; null when none is stored. */
+  from_ts: number | null;
   to_ts: number;
-  after: ChainPosition;
+  after: ChainPosition | null;
   before: ChainPosition;
   missing: number;
+  /** False when the gap spans boots: `missing` is then a lower bound. */
+  missing_exact?: boolean;
 }
 
 export interface Integrity {

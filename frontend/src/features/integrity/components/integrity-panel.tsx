@@ -41,9 +41,12 @@ export function IntegrityPanel({ installationId, timeZone }: { installationId: n
                   <h3 className="subhead">Gaps</h3>
                   <ul className="event-list" data-testid="integrity-gap-list">
                     {integrity.gaps.map((gap) => (
-                      <li key={`${gap.after.boot}-${gap.after.seq}`}>
-                        {gap.missing} missing after (boot {gap.after.boot}, seq {gap.after.seq}), between{" "}
-                        {formatDateTime(gap.from_ts, timeZone)} and {formatDateTime(gap.to_ts, timeZone)}
+                      <li key={`${gap.before.boot}-${gap.before.seq}`}>
+                        {gap.missing_exact === false ? "at least " : ""}
+                        {gap.missing} missing before (boot {gap.before.boot}, seq {gap.before.seq})
+                        {gap.after ? `, after (boot ${gap.after.boot}, seq ${gap.after.seq})` : ""}:{" "}
+                        {gap.from_ts === null ? "until" : `${formatDateTime(gap.from_ts, timeZone)} –`}{" "}
+                        {formatDateTime(gap.to_ts, timeZone)}
                       </li>
                     ))}
                   </ul>
