@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -101,3 +102,11 @@ def world(chain: EmbeddedChain, device: Device) -> LedgerWorld:
 @pytest.fixture
 def world_factory() -> Callable[..., LedgerWorld]:
     return make_world
+
+
+@pytest.fixture
+def dead_rpc_url() -> Iterator[str]:
+    """A URL where nothing answers: the port is held by a socket that never listens (connection refused)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{holder.getsockname()[1]}"

@@ -40,13 +40,13 @@ def test_installation_is_found_by_key(world: LedgerWorld, device: Device):
     assert installations_for_key(world.ledger, bytes(64)) == []
 
 
-def test_unreachable_node_is_a_clear_error():
+def test_unreachable_node_is_a_clear_error(dead_rpc_url: str):
     with pytest.raises(ChainError, match="no JSON-RPC node answers"):
-        read_only_ledger("http://127.0.0.1:18598", "0x" + "22" * 20)
+        read_only_ledger(dead_rpc_url, "0x" + "22" * 20)
 
 
 def test_verify_hook_refuses_without_a_ledger_address(device: Device):
     from wattwitness.chain.audit import report_export
 
     with pytest.raises(ChainError, match="--chain needs --ledger"):
-        report_export("http://127.0.0.1:18597", None, device.public_key, [], print)
+        report_export("http://127.0.0.1:1", None, device.public_key, [], print)

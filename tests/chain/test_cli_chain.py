@@ -37,27 +37,27 @@ def test_one_shot_commands_refuse_the_embedded_chain_with_a_reason():
     assert "wattwitness chain run" in result.output
 
 
-def test_missing_ledger_address_and_unreachable_node_are_clear_errors(tmp_path: Path):
+def test_missing_ledger_address_and_unreachable_node_are_clear_errors(tmp_path: Path, dead_rpc_url: str):
     key = tmp_path / "relayer.key"
     write_key_file(key, "11" * 32)
     env = {"WATTWITNESS_CHAIN_LEDGER_ADDRESS": ""}
-    result = runner.invoke(app, ["chain", "anchor", "--rpc", "http://127.0.0.1:18599", "--key-file", str(key)],
+    result = runner.invoke(app, ["chain", "anchor", "--rpc", dead_rpc_url, "--key-file", str(key)],
                            env=env)
     assert result.exit_code == 1 and "no ledger address" in result.output
-    result = runner.invoke(app, ["chain", "listen", "--rpc", "http://127.0.0.1:18599", "--key-file", str(key),
+    result = runner.invoke(app, ["chain", "listen", "--rpc", dead_rpc_url, "--key-file", str(key),
                                  "--ledger", "0x" + "22" * 20])
-    assert result.exit_code == 1 and "no JSON-RPC node answers at http://127.0.0.1:18599" in result.output
+    assert result.exit_code == 1 and f"no JSON-RPC node answers at {dead_rpc_url}" in result.output
 
 
 def test_key_file_must_be_private(tmp_path: Path):
     key = tmp_path / "relayer.key"
     key.write_text("11" * 32)
     key.chmod(0o644)
-    result = runner.invoke(app, ["chain", "deploy", "--rpc", "http://127.0.0.1:18599", "--key-file", str(key)])
+    result = runner.invoke(app, ["chain", "deploy", "--rpc", "http://127.0.0.1:1", "--key-file", str(key)])
     assert result.exit_code == 1 and "readable by others; chmod 600" in result.output
     key.chmod(0o600)
     key.write_text("not a key")
-    result = runner.invoke(app, ["chain", "deploy", "--rpc", "http://127.0.0.1:18599", "--key-file", str(key)])
+    result = runner.invoke(app, ["chain", "deploy", "--rpc", "http://127.0.0.1:1", "--key-file", str(key)])
     assert result.exit_code == 1 and "64 hex characters" in result.output
 
 

@@ -9,6 +9,7 @@ precompile) the ledger refuses with `VerifierAbsent`, as it would on an L1 befor
 
 from __future__ import annotations
 
+import random
 import re
 import socket
 import subprocess
@@ -38,27 +39,36 @@ runner = CliRunner()
 
 
 def _free_port() -> int:
-    for port in range(18520, 18600):
+    # Random order: other test runs on this machine start anvils in the same range at the same time.
+    for port in random.sample(range(18520, 18600), 80):
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     raise RuntimeError("no free port in 18520-18599")
 
 
 def _start_anvil(hardfork: str) -> tuple[subprocess.Popen[bytes], str]:
     assert ANVIL.exists(), "anvil comes from contracts/package.json: run `make contracts` (npm ci) first"
-    port = _free_port()
-    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", hardfork, "--block-time", "1",
-                                "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
+    for _ in range(5):
+        port = _free_port()
+        process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", hardfork, "--block-time", "1",
+                                    "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+                continue
+            time.sleep(0.3)
+            if process.poll() is None:  # the node that answered is ours (a lost bind race makes anvil exit)
+                return process, url
+        process.kill()
+        process.wait(timeout=10)
     raise RuntimeError("anvil did not start")
 
 
