@@ -59,6 +59,7 @@ describe("dashboard", () => {
     expect(await within(panel("General info")).findByTestId("info-mac")).toHaveProperty("textContent", "EC64C9C05E97");
     expect(within(panel("General info")).getByTestId("info-key-id").textContent).toBe(vectors.key.key_id);
     expect(within(panel("General info")).getByTestId("info-timezone").textContent).toBe("Europe/Berlin");
+    expect(within(panel("General info")).getByTestId("info-key-storage").textContent).toBe("software key");
     expect((await within(panel("System status")).findByTestId("status-overall")).textContent).toBe("ok");
     expect(within(panel("System status")).getByTestId("status-device").textContent).toContain("live");
     expect(within(panel("System status")).getByTestId("status-chain").textContent).toContain("31337");
@@ -271,6 +272,21 @@ describe("verify in your browser", () => {
     expect((await verify.findByTestId("verify-summary")).textContent).toContain("1 gaps");
     expect(verify.queryByTestId("verify-period-note")).toBeNull();
     expect(requests.filter((url) => url.pathname.endsWith("/export")).at(-1)?.searchParams.has("since")).toBe(false);
+  });
+
+  it("says a legacy installation has nothing to verify", async () => {
+    const legacy = installation({ legacy: true, public_key: null, key_id: null, key_storage: null });
+    stubFetch(
+      routes({
+        "/api/v1/installations/": () => ({ json: [legacy] }),
+        "/api/v1/installations/1": () => ({ json: legacy }),
+      }),
+    );
+    renderApp();
+    const verify = within(await screen.findByRole("region", { name: "Verify in your browser" }));
+    expect(verify.getByText(/checksum anyone can compute/)).toBeTruthy();
+    expect(verify.queryByRole("button", { name: "Verify signatures" })).toBeNull();
+    expect(within(panel("General info")).getByTestId("info-key-id").textContent).toBe("—");
   });
 
   it("refuses a public key that is not 64 bytes of hex", async () => {

@@ -80,7 +80,7 @@ function Dashboard({ installationId }: { installationId: number }) {
   if (installation.isError) {
     return <ErrorState error={installation.error} onRetry={() => void installation.refetch()} />;
   }
-  const { timezone, public_key: publicKey, lifetime_energy_wh: lifetimeWh } = installation.data;
+  const { timezone, public_key: publicKey, lifetime_energy_wh: lifetimeWh, legacy } = installation.data;
   const zone = timezone || "UTC";
   return (
     <div className="grid">
@@ -90,7 +90,13 @@ function Dashboard({ installationId }: { installationId: number }) {
       <GeneralInfo installationId={installationId} />
       <IntegrityPanel installationId={installationId} timeZone={zone} />
       <LatestRecords installationId={installationId} timeZone={zone} />
-      <VerifyPanel key={publicKey} installationId={installationId} installationKey={publicKey} timeZone={zone} />
+      <VerifyPanel
+        key={publicKey ?? "legacy"}
+        installationId={installationId}
+        installationKey={publicKey ?? ""}
+        legacy={legacy}
+        timeZone={zone}
+      />
     </div>
   );
 }

@@ -32,6 +32,7 @@ export function installation(overrides: Partial<Installation> = {}): Installatio
     timezone: "Europe/Berlin",
     capacity_w: 5000,
     legacy: false,
+    key_storage: "software",
     lifetime_energy_wh: 33.06,
     first_reading_at: 1_750_346_380,
     last_reading_at: 1_750_346_430,

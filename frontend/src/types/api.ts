@@ -4,8 +4,11 @@ export interface Installation {
   id: number;
   name: string;
   shelly_mac: string;
-  public_key: string;
-  key_id: string;
+  /** Null for legacy installations (the original firmware cannot sign). */
+  public_key: string | null;
+  key_id: string | null;
+  /** Where the device keeps its private key: "secure_element" (ATECC608) or "software" (a key file). */
+  key_storage?: string | null;
   created_at: string | number;
   is_active: boolean;
   timezone: string;

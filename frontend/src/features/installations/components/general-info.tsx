@@ -32,6 +32,20 @@ export function GeneralInfo({ installationId }: { installationId: number }) {
                 <dd className="mono" data-testid="info-key-id">{installation.key_id || "—"}</dd>
               </div>
               <div>
+                <dt>Key storage</dt>
+                <dd data-testid="info-key-storage">
+                  {installation.key_storage === "secure_element" ? (
+                    <Badge tone="good">secure element</Badge>
+                  ) : installation.key_storage === "software" ? (
+                    <Badge tone="warn" title="The private key is a file on the gateway, not inside a secure element">
+                      software key
+                    </Badge>
+                  ) : (
+                    "—"
+                  )}
+                </dd>
+              </div>
+              <div>
                 <dt>Public key</dt>
                 <dd className="mono break">{installation.public_key || "—"}</dd>
               </div>

@@ -5,6 +5,7 @@
 import { useId, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Panel } from "@/components/ui/panel";
+import { Empty } from "@/components/ui/query-state";
 import { nowSeconds, startOfDay } from "@/lib/time";
 import { useBrowserVerification } from "../hooks/use-browser-verification";
 
@@ -37,10 +38,11 @@ function periodRange(choice: PeriodChoice, timeZone: string): { since: number | 
 interface VerifyPanelProps {
   installationId: number;
   installationKey: string;
+  legacy: boolean;
   timeZone: string;
 }
 
-export function VerifyPanel({ installationId, installationKey, timeZone }: VerifyPanelProps) {
+export function VerifyPanel({ installationId, installationKey, legacy, timeZone }: VerifyPanelProps) {
   const keyField = useId();
   const periodField = useId();
   const [publicKeyHex, setPublicKeyHex] = useState(installationKey);
@@ -49,6 +51,16 @@ export function VerifyPanel({ installationId, installationKey, timeZone }: Verif
   const { state, run } = useBrowserVerification();
   const busy = state.phase === "fetching" || state.phase === "checking";
 
+  if (legacy) {
+    return (
+      <Panel id="verify" title="Verify in your browser">
+        <Empty>
+          This installation runs the original firmware, whose readings carry a checksum anyone can compute, not a
+          signature: there is nothing to verify cryptographically. Its readings are marked "digest only".
+        </Empty>
+      </Panel>
+    );
+  }
   return (
     <Panel id="verify" title="Verify in your browser">
       <p className="muted">
