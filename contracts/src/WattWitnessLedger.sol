@@ -98,6 +98,8 @@ contract WattWitnessLedger is ERC1155, AccessControl, ReentrancyGuard, IReceiver
     event KeyRotated(uint256 indexed installationId, bytes32 oldKeyX, bytes32 newKeyX, bytes32 newKeyY, bytes6 meter);
     /// @notice Where newly minted production goes changed.
     event BeneficiaryChanged(uint256 indexed installationId, address beneficiary);
+    /// @notice An installation's registered peak capacity changed (the park was extended or re-rated).
+    event CapacityChanged(uint256 indexed installationId, uint64 capacityW);
     /// @notice A batch was anchored; `mintedWh` whole Wh were minted to the beneficiary.
     event BatchAnchored(
         uint256 indexed installationId,
@@ -223,6 +225,12 @@ contract WattWitnessLedger is ERC1155, AccessControl, ReentrancyGuard, IReceiver
         if (beneficiary == address(0)) revert WattWitnessLedgerInvalidBeneficiary(beneficiary);
         _registered(installationId).beneficiary = beneficiary;
         emit BeneficiaryChanged(installationId, beneficiary);
+    }
+
+    /// @notice Changes an installation's peak capacity, which caps what one anchor may credit.
+    function setCapacity(uint256 installationId, uint64 capacityW) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _registered(installationId).capacityW = capacityW;
+        emit CapacityChanged(installationId, capacityW);
     }
 
     // ---------------------------------------------------------------- anchoring

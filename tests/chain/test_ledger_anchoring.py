@@ -255,3 +255,17 @@ def test_key_rotation_is_explicit_and_restarts_the_baseline(world: LedgerWorld, 
         world.anchor_batch(device.readings(5))  # the old key no longer counts
     world.anchor_batch(new_device.readings(1))  # new baseline: boot 1 seq 1 is accepted again
     assert world.ledger.balance_of(world.beneficiary, INSTALLATION) == balance
+
+
+def test_capacity_can_be_raised_by_the_admin_only(world: LedgerWorld, device: Device):
+    world.anchor_batch(device.readings(1))
+    big_step = device.readings(1, energy_step_mwh=30_000)  # 30 Wh in 10 s: 10.8 kW
+    with reverted("WattWitnessLedgerCapacityExceeded"):
+        world.anchor_batch(big_step)
+    with reverted("AccessControlUnauthorizedAccount"):
+        world.as_account(2).transact("setCapacity", INSTALLATION, 10_000)
+    result = world.ledger.transact("setCapacity", INSTALLATION, 10_000)
+    (event,) = world.ledger.events("CapacityChanged", result)
+    assert event["args"]["capacityW"] == 10_000
+    world.anchor_batch(big_step)
+    assert world.ledger.balance_of(world.beneficiary, INSTALLATION) == 30
