@@ -108,7 +108,8 @@ def test_beneficiary_reentering_anchor_from_the_mint_hook_fails(world: LedgerWor
 def test_successor_ledger_starts_from_the_last_head_and_nothing_is_credited_twice(world: LedgerWorld, device: Device):
     old = world.ledger
     world.anchor_batch(device.readings(1))
-    world.anchor_batch(device.readings(25))
+    last_batch = device.readings(25)
+    world.anchor_batch(last_batch)
     old_state = old.installation(INSTALLATION)
 
     new = Ledger.deploy(world.admin, predecessor=old.address)
@@ -123,18 +124,12 @@ def test_successor_ledger_starts_from_the_last_head_and_nothing_is_credited_twic
 
     imported = new.installation(INSTALLATION)
     assert imported == old_state
-    # A head the old ledger already anchored (or older) cannot be credited again on the new one.
+    # The head the old ledger anchored last cannot be credited again on the new one.
     with pytest.raises(LedgerReverted, match="StaleHead"):
-        new.anchor(INSTALLATION, *_head_args(device, back=0))
+        new.anchor(INSTALLATION, last_batch[-1][0], last_batch[-1][1], merkle_root([r for r, _ in last_batch]), 25)
     batch = device.readings(30)
     new.anchor(INSTALLATION, batch[-1][0], batch[-1][1], merkle_root([r for r, _ in batch]), len(batch))
     total = old.balance_of(world.beneficiary, INSTALLATION) + new.balance_of(world.beneficiary, INSTALLATION)
     first_energy = old.anchor_at(INSTALLATION, 0).energy_mwh
     assert total == (Reading.decode(batch[-1][0]).energy_mwh - first_energy) // 1000
     assert new.anchor_count(INSTALLATION) == 1
-
-def _head_args(device: Device, back: int) -> tuple[bytes, bytes, bytes, int]:
-    """Re-signs an already anchored (boot, seq): the device state's last record."""
-    record = Reading(device.meter, device.boot, device.seq - 3 - back, device.ts, 0, device.energy_mwh, bytes(32))
-    encoded = record.encode()
-    return encoded, device.sign(encoded), merkle_root([encoded]), 1
