@@ -2,7 +2,8 @@
 
 Counts by status, the gaps still open (with how many readings are missing), chain restarts, counter
 resets and the latest security events. Lists are capped (newest kept) so a pathological history
-cannot make the report unbounded.
+cannot make the report unbounded. On request it also re-verifies the stored rows (reverify.py): the
+status column says what the ingest decided, the re-verification whether the rows still deserve it.
 """
 
 from __future__ import annotations
