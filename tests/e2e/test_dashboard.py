@@ -319,3 +319,5 @@ def test_picker_switches_to_a_simulator_fed_installation_that_updates_live(
     latest = api(server, f"/readings/latest/{simulated_installation.id}")
     assert latest["status"] == "verified"
     expect(page.get_by_test_id("info-timezone")).to_have_text("Europe/Zurich")
+    # The agent signs with a key file, and the installation says so (PROTOCOL.md §1).
+    expect(page.get_by_test_id("info-key-storage")).to_have_text("software key")
