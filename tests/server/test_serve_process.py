@@ -109,3 +109,12 @@ def test_serve_refuses_a_placeholder_token(tmp_path: Path) -> None:
     result = cli("serve", "--port", str(free_port()), env=env)
     assert result.returncode == 2
     assert "WATTWITNESS_ADMIN_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_token_create_without_a_database_says_why(tmp_path: Path) -> None:
+    env = {**os.environ, "WATTWITNESS_DATA_DIR": str(tmp_path), "WATTWITNESS_ADMIN_TOKEN": ADMIN_TOKEN,
+           "WATTWITNESS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}
+    result = cli("token", "create", env=env)
+    assert result.returncode == 1
+    assert "cannot migrate the database" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
