@@ -50,3 +50,16 @@ def test_verify_hook_refuses_without_a_ledger_address(device: Device):
 
     with pytest.raises(ChainError, match="--chain needs --ledger"):
         report_export("http://127.0.0.1:1", None, device.public_key, [], print)
+
+
+def test_a_node_that_goes_away_is_a_chain_error_not_a_traceback(dead_rpc_url: str, device: Device):
+    from eth_account import Account
+    from web3 import Web3
+
+    from wattwitness.chain.ledger import Connection, Ledger
+
+    ledger = Ledger(Connection(Web3(Web3.HTTPProvider(dead_rpc_url)), Account.create()), "0x" + "22" * 20)
+    with pytest.raises(ChainError, match="the chain node failed"):
+        ledger.installation(1)
+    with pytest.raises(ChainError, match="the chain node failed"):
+        ledger.register_installation(1, device.public_key, device.meter, 1000, "0x" + "33" * 20)

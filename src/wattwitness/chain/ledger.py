@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
+import requests
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3Exception, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import TxParams
 
@@ -84,12 +85,21 @@ def _revert_error(err: Exception) -> ChainError:
     return ChainError(f"transaction reverted: {err}")
 
 
+# What a node that is down, slow or confused raises; turned into ChainError at this boundary.
+NODE_ERRORS = (Web3Exception, requests.exceptions.RequestException, TimeoutError, ConnectionError)
+
+
 def send(conn: Connection, call: ContractFunction, gas: int) -> TxResult:
     """Signs, sends and follows one contract call; raises LedgerReverted/ChainError when it fails."""
-    tx = dict(call.build_transaction(cast(TxParams, _tx_fields(conn, gas))))
-    # A dry run first: a revert then comes back with its reason instead of as a bare failed receipt.
-    _dry_run(conn, tx)
-    return _send_tx(conn, tx)
+    try:
+        tx = dict(call.build_transaction(cast(TxParams, _tx_fields(conn, gas))))
+        # A dry run first: a revert then comes back with its reason instead of as a bare failed receipt.
+        _dry_run(conn, tx)
+        return _send_tx(conn, tx)
+    except ChainError:
+        raise
+    except NODE_ERRORS as err:
+        raise ChainError(f"the chain node failed: {err.__class__.__name__}: {err}") from err
 
 
 def _tester_revert_bytes(err: TransactionFailed) -> bytes:
@@ -271,6 +281,8 @@ class Ledger:
             raise _revert_error(err) from err
         except TransactionFailed as err:  # the embedded chain's form of a revert
             raise decode_revert(_tester_revert_bytes(err)) or ChainError(f"call reverted: {err}") from err
+        except NODE_ERRORS as err:
+            raise ChainError(f"the chain node failed: {err.__class__.__name__}: {err}") from err
 
     def installation(self, installation_id: int) -> InstallationState:
         raw = self.call("installation", installation_id)
