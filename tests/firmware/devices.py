@@ -91,9 +91,18 @@ class Server:
             stop(self.process)
             self.process = None
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call; when the server does not answer, the failure shows its state and log."""
+        try:
+            return httpx.request(method, self.url + path, timeout=30, **kwargs)
+        except httpx.HTTPError as err:
+            state = "running" if self.process and self.process.poll() is None else "not running"
+            log = (self.data_dir / "server.log").read_text(errors="replace")[-3000:]
+            pytest.fail(f"{method} {path}: {err!r}; wattwitness serve is {state}; its log ends:\n{log}")
+
     def enrollment_token(self) -> str:
-        answer = httpx.post(f"{self.url}/api/v1/enrollment-tokens/", timeout=10,
-                            headers={"Authorization": f"Bearer {self.admin_token}"})
+        answer = self.request("POST", "/api/v1/enrollment-tokens/",
+                              headers={"Authorization": f"Bearer {self.admin_token}"})
         assert answer.status_code == 201, answer.text
         return str(answer.json()["token"])
 
@@ -130,13 +139,13 @@ def run_device(binary: Path, state: Path, server_url: str, meter_url: str, token
 
 
 def stored_readings(server: Server, installation_id: int) -> list[dict]:
-    answer = httpx.get(f"{server.url}/api/v1/readings/{installation_id}", params={"limit": 1000}, timeout=10)
+    answer = server.request("GET", f"/api/v1/readings/{installation_id}", params={"limit": 1000})
     assert answer.status_code == 200, answer.text
     return sorted(answer.json()["readings"], key=lambda r: (r["boot"], r["seq"]))
 
 
 def the_installation(server: Server) -> dict:
-    answer = httpx.get(f"{server.url}/api/v1/installations/", timeout=10)
+    answer = server.request("GET", "/api/v1/installations/")
     assert answer.status_code == 200, answer.text
     installations = answer.json()
     assert len(installations) == 1, installations
