@@ -23,6 +23,7 @@ from wattwitness.server.installations.router import router as installations_rout
 from wattwitness.server.integrity.router import router as integrity_router
 from wattwitness.server.limits import BodySizeLimitMiddleware
 from wattwitness.server.live.router import router as live_router
+from wattwitness.server.ratelimit import ReadingsRateLimitMiddleware
 from wattwitness.server.readings.router import router as readings_router
 from wattwitness.server.settings import Settings
 from wattwitness.server.status import router as status_routes
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadingsRateLimitMiddleware)  # 429 for clients flooding rejected readings (reliability)
     logs.install(app)
 
     app.include_router(health.router)
