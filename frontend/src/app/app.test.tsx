@@ -72,7 +72,7 @@ describe("dashboard", () => {
     expect(rows[6]?.textContent).toContain("anchored");
     expect((await within(panel("Integrity")).findByTestId("integrity-gaps")).textContent).toBe("2");
     const gaps = within(panel("Integrity")).getByTestId("integrity-gap-list").textContent;
-    expect(gaps).toContain("2 missing before (boot 1, seq 5), after (boot 1, seq 2)");
+    expect(gaps).toContain("2 missing between (boot 1, seq 2) and (boot 1, seq 5)");
     expect(gaps).toContain("at least 1 missing before (boot 1, seq 1): until");
   });
 

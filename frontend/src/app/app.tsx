@@ -63,8 +63,8 @@ export function App() {
         )}
       </main>
       <footer className="footer muted">
-        Every reading is signed by the meter's secure element (P-256). Check them yourself with{" "}
-        <code>wattwitness verify</code> or the panel above.
+        Every reading is signed on the signing device with its P-256 key, ideally inside a secure element. Check
+        them yourself with <code>wattwitness verify</code> or the panel above.
       </footer>
     </div>
   );

@@ -43,8 +43,11 @@ export function IntegrityPanel({ installationId, timeZone }: { installationId: n
                     {integrity.gaps.map((gap) => (
                       <li key={`${gap.before.boot}-${gap.before.seq}`}>
                         {gap.missing_exact === false ? "at least " : ""}
-                        {gap.missing} missing before (boot {gap.before.boot}, seq {gap.before.seq})
-                        {gap.after ? `, after (boot ${gap.after.boot}, seq ${gap.after.seq})` : ""}:{" "}
+                        {gap.missing} missing{" "}
+                        {gap.after
+                          ? `between (boot ${gap.after.boot}, seq ${gap.after.seq}) and `
+                          : "before "}
+                        (boot {gap.before.boot}, seq {gap.before.seq}):{" "}
                         {gap.from_ts === null ? "until" : `${formatDateTime(gap.from_ts, timeZone)} –`}{" "}
                         {formatDateTime(gap.to_ts, timeZone)}
                       </li>
