@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from wattwitness.chain.anchors import AnchorFacts, record_anchor
-from wattwitness.chain.ledger import Ledger
+from wattwitness.chain.errors import ChainError
+from wattwitness.chain.ledger import NODE_ERRORS, Ledger
 from wattwitness.server.db.models import ChainCursor
 from wattwitness.server.db.session import Database
 
@@ -39,9 +40,12 @@ def _cursor(session: Session, chain_id: int, ledger_address: bytes, start_block:
 
 def poll_once(database: Database, ledger: Ledger, confirmations: int, start_block: int = 0) -> PollResult | None:
     """Reads the next confirmed range of blocks; None when no new confirmed block exists yet."""
-    chain_id = ledger.conn.chain_id
+    try:
+        chain_id = ledger.conn.chain_id
+        safe_head = ledger.conn.w3.eth.block_number - confirmations
+    except NODE_ERRORS as err:
+        raise ChainError(f"the chain node failed: {err.__class__.__name__}: {err}") from err
     address = bytes.fromhex(ledger.address[2:])
-    safe_head = ledger.conn.w3.eth.block_number - confirmations
     with database.scope() as session:
         first = _cursor(session, chain_id, address, start_block).last_block + 1
     if first > safe_head:
@@ -49,10 +53,13 @@ def poll_once(database: Database, ledger: Ledger, confirmations: int, start_bloc
     last = min(safe_head, first + MAX_RANGE - 1)
     # Node requests first, with no database transaction open; then one short transaction writes.
     found = []
-    for event in ledger.batch_anchored_logs(first, last):
-        facts = AnchorFacts.from_event(chain_id, dict(event))
-        sender = ledger.conn.w3.eth.get_transaction(event["transactionHash"])["from"]
-        found.append(AnchorFacts(**{**facts.__dict__, "submitted_by": bytes.fromhex(sender[2:])}))
+    try:
+        for event in ledger.batch_anchored_logs(first, last):
+            facts = AnchorFacts.from_event(chain_id, dict(event))
+            sender = ledger.conn.w3.eth.get_transaction(event["transactionHash"])["from"]
+            found.append(AnchorFacts(**{**facts.__dict__, "submitted_by": bytes.fromhex(sender[2:])}))
+    except NODE_ERRORS as err:
+        raise ChainError(f"the chain node failed while reading logs: {err.__class__.__name__}: {err}") from err
     with database.scope() as session:
         recorded = sum(record_anchor(session, facts) is not None for facts in found)
         cursor = _cursor(session, chain_id, address, start_block)

@@ -205,14 +205,13 @@ def listen(
         while True:
             try:
                 recorded = catch_up(database, client, settings.confirmations, start_block)
-            except SQLAlchemyError as err:
+            except (ChainError, SQLAlchemyError) as err:
                 if once:
-                    raise _fail(f"database: {err.__class__.__name__}: {err}") from err
+                    raise _fail(f"{err.__class__.__name__}: {err}") from err
                 typer.echo(f"poll failed, retrying: {err.__class__.__name__}: {err}")
                 recorded = 0
             if recorded:
-                typer.echo(f"recorded {recorded} anchor(s) up to block "
-                           f"{client.conn.w3.eth.block_number - settings.confirmations}")
+                typer.echo(f"recorded {recorded} anchor(s) from {client.address}")
             if once:
                 return
             time.sleep(settings.poll_interval_s)
