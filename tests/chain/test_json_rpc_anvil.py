@@ -88,7 +88,7 @@ def key_file(tmp_path: Path) -> Path:
 
 
 def test_cli_deploy_register_anchor_listen_and_audit_over_json_rpc(anvil: str, key_file: Path, database_url: str,
-                                                                   device: Device, monkeypatch):
+                                                                   device: Device, monkeypatch, tmp_path: Path):
     monkeypatch.setenv("WATTWITNESS_CHAIN_POLL_INTERVAL_S", "0.2")
     monkeypatch.setenv("WATTWITNESS_CHAIN_CONFIRMATIONS", "1")
     common = ["--rpc", anvil, "--key-file", str(key_file)]
@@ -133,6 +133,21 @@ def test_cli_deploy_register_anchor_listen_and_audit_over_json_rpc(anvil: str, k
     lines.clear()
     assert not report_export(anvil, address, device.public_key, doctored, lines.append)
     assert lines[0].startswith("chain: anchor #1 (head 1/40): the 39 exported records up to the head hash to")
+
+    # The same through the command an auditor runs. The doctored record also fails its signature, so the
+    # exit is non-zero for two reasons; the chain line is what --chain adds.
+    export = tmp_path / "export.jsonl"
+    verify_args = ["verify", "--public-key", device.public_key.hex(), "--chain", anvil, "--ledger", address,
+                   str(export)]
+    export.write_text("".join(f'{{"record": "{r.hex()}", "signature": "{s.hex()}"}}\n' for r, s in items))
+    result = runner.invoke(app, verify_args)
+    assert result.exit_code == 0, result.output
+    assert "40 records: 40 verified" in result.output and "2 match, 0 do not match" in result.output
+    export.write_text("".join(f'{{"record": "{r.hex()}", "signature": "{s.hex()}"}}\n'
+                              for r, (_, s) in zip(doctored, items, strict=True)))
+    result = runner.invoke(app, verify_args)
+    assert result.exit_code == 1
+    assert "1 match, 1 do not match" in result.output
 
 
 def test_revert_reasons_come_back_by_name_over_json_rpc(anvil: str, key_file: Path, device: Device):

@@ -34,8 +34,14 @@ def register(app: typer.Typer) -> None:
                                                exists=True, dir_okay=False, readable=True)],
         public_key: Annotated[str, typer.Option("--public-key", help="the installation's key, 128 hex (X||Y)")],
         meter: Annotated[str | None, typer.Option(help="expected meter MAC; default: the first record's")] = None,
+        chain: Annotated[str | None, typer.Option(
+            "--chain", help="JSON-RPC URL: also check each anchored head and Merkle root on the ledger")] = None,
+        ledger: Annotated[str | None, typer.Option("--ledger", help="WattWitnessLedger address (with --chain)")] = None,
     ) -> None:
-        """Check every signature and chain link of an export; exit 0 only if nothing is invalid or broken."""
+        """Check every signature and chain link of an export; exit 0 only if nothing is invalid or broken.
+
+        With --chain and --ledger, also check that every batch the ledger anchored for this key hashes to
+        the exported records (the same Merkle root) and that the heads match."""
         try:
             key = parse_hex(public_key, 64, "--public-key")
             load_public_key(key)
@@ -50,4 +56,15 @@ def register(app: typer.Typer) -> None:
         if report.total == 0:
             typer.echo("error: the export holds no records", err=True)
             raise typer.Exit(1)
-        raise typer.Exit(0 if report.ok else 1)
+        chain_ok = True
+        if chain:
+            # Imported here: web3 is slow to import and only this option needs it.
+            from wattwitness.chain.audit import report_export
+            from wattwitness.chain.errors import ChainError
+
+            try:
+                chain_ok = report_export(chain, ledger, key, [r for r, _ in read_export(export) if r], typer.echo)
+            except ChainError as err:
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(2) from err
+        raise typer.Exit(0 if report.ok and chain_ok else 1)
