@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import function_abi_to_4byte_selector
-
 from wattwitness.chain import artifacts
+
+# eth_abi and eth_utils are imported where a revert is decoded: every `wattwitness` command imports this
+# module (for ChainError), and they add about a second to each start.
 
 
 class ChainError(Exception):
@@ -31,6 +31,8 @@ def _show(value: Any) -> str:
 
 
 def _error_table() -> dict[bytes, dict[str, Any]]:
+    from eth_utils import function_abi_to_4byte_selector
+
     table: dict[bytes, dict[str, Any]] = {}
     for name in ("WattWitnessLedger",):
         for entry in artifacts.load(name)["abi"]:
@@ -52,5 +54,7 @@ def decode_revert(data: bytes) -> LedgerReverted | None:
     entry = _ERRORS.get(data[:4])
     if entry is None:
         return None
+    from eth_abi import decode
+
     types = [i["type"] for i in entry["inputs"]]
     return LedgerReverted(entry["name"], tuple(decode(types, data[4:])), data)
