@@ -1,4 +1,4 @@
-"""`wattwitness db ...`: schema upgrades, online backup and restore of the server's database."""
+"""`wattwitness db ...`: schema upgrades, online backup and restore, retention prune of the server's database."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from wattwitness.server.ops import backup as backup_service
+from wattwitness.server.ops import prune as prune_service
 from wattwitness.server.ops import upgrade as upgrade_service
 from wattwitness.server.ops.errors import OpsError
 
 db_app = typer.Typer(
     name="db",
-    help="Database operations: upgrade the schema, back up and restore (online).",
+    help="Database operations: upgrade the schema, back up and restore (online), prune old readings.",
     no_args_is_help=True,
 )
 
@@ -77,6 +78,47 @@ def restore(
         raise _fail(err) from err
     typer.echo(f"restored {result.path} ({result.kind}, revision {result.revision}); "
                "run `wattwitness db upgrade` if this version of WattWitness is newer than the backup")
+
+
+@db_app.command("prune")
+def prune(
+    keep_days: Annotated[int | None, typer.Option(
+        "--keep-days", min=1, help="keep raw readings of this many days; default: WATTWITNESS_PRUNE_KEEP_DAYS")] = None,
+    installation: Annotated[int | None, typer.Option("--installation", help="prune only this installation")] = None,
+    if_configured: Annotated[bool, typer.Option(
+        "--if-configured", help="with neither --keep-days nor the setting, do nothing, exit 0 (daily timer)")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Drop raw readings older than the window; charts, lifetime totals and integrity counts stay exact.
+
+    Below the window only the readings at 5-minute chart boundaries, unusual readings and anchored heads
+    are kept (docs/operations.md §6). Online: the server keeps running.
+    """
+    if keep_days is None:
+        from pydantic import ValidationError
+
+        from wattwitness.server.settings import Settings
+
+        try:
+            keep_days = Settings().prune_keep_days
+        except ValidationError as err:
+            raise _fail(ValueError(f"WATTWITNESS_PRUNE_KEEP_DAYS must be a whole number of days >= 1: "
+                                   f"{err.errors()[0]['msg']}"), 2) from err
+    if keep_days is None:
+        if if_configured:
+            typer.echo("retention is off (WATTWITNESS_PRUNE_KEEP_DAYS is not set): nothing pruned")
+            return
+        raise _fail(ValueError("say how many days to keep: --keep-days N or WATTWITNESS_PRUNE_KEEP_DAYS"), 2)
+    try:
+        results = prune_service.prune_database(_resolve_url(database_url), keep_days, installation_id=installation)
+    except OpsError as err:
+        raise _fail(err) from err
+    for result in results:
+        if result.skipped:
+            typer.echo(f"installation {result.installation_id}: nothing pruned ({result.skipped})")
+        else:
+            typer.echo(f"installation {result.installation_id}: deleted {result.deleted} readings up to boot "
+                       f"{result.last_boot} seq {result.last_seq} (older than {keep_days} days)")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     internet_probe_interval_s: float = 30.0
     internet_probe_timeout_s: float = 3.0
 
+    # Retention window of `wattwitness db prune` (docs/operations.md §6), run daily by the
+    # wattwitness-prune systemd timer; unset: readings are kept forever.
+    prune_keep_days: int | None = Field(default=None, ge=1)
+
     # Background tasks (internet probe, chain listener) are off in tests that do not want them.
     background_tasks: bool = True
     sql_echo: bool = False

@@ -191,6 +191,28 @@ class Anchor(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class RetentionBaseline(Base):
+    """What `wattwitness db prune` removed from one installation (server/ops/prune.py, docs/operations.md §6).
+
+    The pruned range is a prefix of the chain in (boot, seq) order, up to and including the `last_*`
+    record (which may itself have been kept as a chart boundary). Its hash lets the first record after
+    the range still link to a known predecessor; `pruned_total` counts the deleted rows (all verified).
+    """
+
+    __tablename__ = "retention_baselines"
+
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    pruned_before_ts: Mapped[int] = mapped_column(BigInteger)
+    pruned_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    pruned_verified: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_boot: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ChainCursor(Base):
     """How far the chain listener has read a ledger's events."""
 

@@ -35,6 +35,7 @@ from wattwitness.server.db.models import (
     STATUS_VERIFIED,
     Installation,
     Reading,
+    RetentionBaseline,
     SecurityEvent,
 )
 from wattwitness.server.readings.store import ChainRow, InstallationChain, after
@@ -131,7 +132,16 @@ def ingest(session: Session, items: list[tuple[str, str]], *, max_future_s: int,
     for installation_id, batch in verified_by_installation.items():
         writer = _ChainWriter(session, by_id[installation_id])
         writer.chain.prefetch(signed for _, signed in batch)
+        baseline = session.get(RetentionBaseline, installation_id)  # set by `wattwitness db prune`
+        horizon = (baseline.last_boot, baseline.last_seq) if baseline is not None else None
         for item, signed in batch:
+            if horizon is not None and signed.order <= horizon and writer.chain.row(signed.order) is None:
+                # Pruned neighbourhood: a duplicate or an equivocation could not be told apart any more.
+                results[item.index] = ItemResult(
+                    item.index, Outcome.MALFORMED, f"older than the retention window: readings up to boot "
+                    f"{horizon[0]} seq {horizon[1]} were pruned, so this record can no longer be checked",
+                    installation_id)
+                continue
             verdict = check_chain(writer.chain, signed, item.record, now, max_future_s)
             row = writer.accept(verdict, item.signature) if verdict.outcome in STORED_OUTCOMES else None
             if verdict.outcome is Outcome.DUPLICATE:
