@@ -25,9 +25,10 @@ from tests.ops.signed import Device
 from wattwitness.cli import app as cli
 from wattwitness.protocol import Reading as SignedReading
 from wattwitness.protocol import verify_chain
-from wattwitness.server.db.models import Reading, RetentionBaseline
+from wattwitness.server.db.models import Anchor, Reading, RetentionBaseline
 from wattwitness.server.db.session import Database
 from wattwitness.server.ops.prune import DAY_S, prune_database
+from wattwitness.server.readings.store import after as after_order
 
 BATCH = "/api/v1/readings/batch"
 FRAMES = {"hour": 1800, "day": 6 * 3600, "week": DAY_S, "month": DAY_S, "year": DAY_S}
@@ -191,3 +192,28 @@ def test_cli_prune(client: TestClient, database_url: str, enrolled_installation:
     unknown = runner.invoke(cli, ["db", "prune", "--keep-days", "1", "--installation", "999",
                                   "--database-url", database_url])
     assert unknown.exit_code == 1 and "no installation 999" in unknown.output
+
+
+def test_prune_stops_at_the_newest_anchored_head(client: TestClient, db: Database, database_url: str,
+                                                  enrolled_installation: dict[str, Any]) -> None:
+    """Readings the relayer has not anchored yet are never pruned, however old they are."""
+    installation_id = enrolled_installation["id"]
+    device = Device(ts=int(time.time()) - 3 * DAY_S)
+    assert _post(client, [device.reading(step_s=30) for _ in range(2000)])["rejected"] == 0
+    with db.scope() as session:
+        rows = session.scalars(select(Reading).where(Reading.installation_id == installation_id)
+                               .order_by(Reading.boot, Reading.seq)).all()
+        head = rows[999]
+        anchor = Anchor(installation_id=installation_id, chain_id=31337, ledger_address=bytes(range(20)),
+                        anchor_index=0, head_boot=head.boot, head_seq=head.seq, head_hash=head.record_hash or b"",
+                        merkle_root=bytes(32), count=1000, energy_mwh=head.cumulative_mwh, tx_hash=bytes(32),
+                        block_number=1, submitted_by=bytes(20))
+        session.add(anchor)
+        head_order = (head.boot, head.seq)
+    unanchored_before = _count(db, installation_id, after_order(head_order))
+
+    [result] = prune_database(database_url, keep_days=1, now=int(time.time()))
+
+    assert (result.last_boot, result.last_seq) == head_order and result.deleted > 0
+    assert _count(db, installation_id, after_order(head_order)) == unanchored_before
+    assert _count(db, installation_id, Reading.boot == head_order[0], Reading.seq == head_order[1]) == 1
