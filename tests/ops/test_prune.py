@@ -209,11 +209,11 @@ def test_prune_stops_at_the_newest_anchored_head(client: TestClient, db: Databas
                         merkle_root=bytes(32), count=1000, energy_mwh=head.cumulative_mwh, tx_hash=bytes(32),
                         block_number=1, submitted_by=bytes(20))
         session.add(anchor)
-        head_order = (head.boot, head.seq)
+        head_order: tuple[int, int] = (head.boot, head.seq)
     unanchored_before = _count(db, installation_id, after_order(head_order))
 
     [result] = prune_database(database_url, keep_days=1, now=int(time.time()))
 
-    assert (result.last_boot, result.last_seq) == head_order and result.deleted > 0
+    assert result.last_boot == head_order[0] and result.last_seq == head_order[1] and result.deleted > 0
     assert _count(db, installation_id, after_order(head_order)) == unanchored_before
     assert _count(db, installation_id, Reading.boot == head_order[0], Reading.seq == head_order[1]) == 1

@@ -26,8 +26,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from wattwitness.protocol import ZERO_HASH
@@ -130,8 +132,8 @@ def prune_installation(database: Database, installation_id: int, cutoff: int, ch
     deleted = 0
     for ids in _deletable(database, installation_id, horizon, prefix_max_ts, protected, chunk):
         with database.session() as session:
-            removed = session.execute(delete(Reading).where(
-                Reading.id.in_(ids), Reading.status == STATUS_VERIFIED)).rowcount or 0
+            outcome = session.execute(delete(Reading).where(Reading.id.in_(ids), Reading.status == STATUS_VERIFIED))
+            removed = cast(CursorResult[Any], outcome).rowcount or 0
             session.execute(update(RetentionBaseline).where(RetentionBaseline.installation_id == installation_id)
                             .values(pruned_total=RetentionBaseline.pruned_total + removed,
                                     pruned_verified=RetentionBaseline.pruned_verified + removed))
@@ -165,15 +167,15 @@ def _protected_ids(session: Session, installation_id: int, horizon: Order) -> se
     in_prefix = before(horizon, inclusive=True)
     protected: set[int] = set()
     # Not verified: in the prefix, or the first record after it (its predecessor is the prefix's last).
-    unusual = list(session.execute(select(Reading.id, Reading.boot, Reading.seq)
-                                   .where(mine, in_prefix, Reading.status != STATUS_VERIFIED)))
+    unusual = [(row.id, row.boot, row.seq) for row in session.execute(
+        select(Reading.id, Reading.boot, Reading.seq).where(mine, in_prefix, Reading.status != STATUS_VERIFIED))]
     following = session.execute(select(Reading.id, Reading.boot, Reading.seq, Reading.status)
                                 .where(mine, after(horizon)).order_by(Reading.boot, Reading.seq).limit(1)).first()
     if following is not None and following.status != STATUS_VERIFIED:
-        unusual.append(following)
-    for row in unusual:
-        protected.add(row.id)
-        previous = session.scalar(select(Reading.id).where(mine, before((row.boot, row.seq)))
+        unusual.append((following.id, following.boot, following.seq))
+    for reading_id, boot, seq in unusual:
+        protected.add(reading_id)
+        previous = session.scalar(select(Reading.id).where(mine, before((boot, seq)))
                                   .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(1))
         if previous is not None:
             protected.add(previous)
