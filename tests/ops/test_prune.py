@@ -140,6 +140,15 @@ def test_prune_keeps_every_chart_lifetime_total_and_integrity(client: TestClient
             .order_by(Reading.boot, Reading.seq).limit(1)).one()
         assert following.prev == baseline.last_hash
 
+    # Full re-verification of the stored rows: nothing invalid or broken, only gaps where rows were deleted
+    # (inside the pruned range, or the first record after it) besides the history's own gap.
+    verification = client.get(f"/api/v1/readings/{installation_id}/integrity",
+                              params={"verify": "full"}).json()["verification"]
+    assert verification["complete"] is True and verification["checked"] == _count(db, installation_id)
+    problems = [(p["outcome"], p["boot"], p["seq"]) for p in verification["problems"]]
+    assert {outcome for outcome, _, _ in problems} == {"gap"}
+    assert all((boot, seq) <= (following.boot, following.seq) for _, boot, seq in problems)
+
     # The kept export still verifies offline: every signature valid, pruned stretches show as gaps.
     report = verify_chain(_export(client, installation_id), bytes.fromhex(public_key))
     assert report.ok and report.invalid == 0 and report.chain_breaks == 0
