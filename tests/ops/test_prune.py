@@ -139,6 +139,10 @@ def test_prune_keeps_every_chart_lifetime_total_and_integrity(client: TestClient
             select(Reading).where(Reading.installation_id == installation_id, Reading.ts >= cutoff)
             .order_by(Reading.boot, Reading.seq).limit(1)).one()
         assert following.prev == baseline.last_hash
+        last = session.scalars(select(Reading).where(Reading.installation_id == installation_id,
+                                                     Reading.boot == baseline.last_boot,
+                                                     Reading.seq == baseline.last_seq)).one()
+        assert last.record_hash == baseline.last_hash  # kept: the window links to it inside the export
 
     # Full re-verification of the stored rows: nothing invalid or broken, only gaps where rows were deleted
     # (inside the pruned range, or the first record after it) besides the history's own gap.

@@ -7,7 +7,7 @@ of 300 s in UTC. So in the pruned range a reading is kept when its ts is the las
 kept window's neighbours count too); the other readings are deleted. Also kept, for the integrity view,
 anchoring and the installation summary: every reading that is not `verified`, the reading just before
 each of them in chain order, chain restarts (prev = 32 zero bytes), the first reading of every boot,
-the newest reading, and every anchored head.
+the newest reading, every anchored head, and the last record of the pruned range.
 
 The pruned range is a PREFIX of the chain in (boot, seq) order: every reading before the first one whose
 ts is inside the window, and never past the newest anchored head when the installation is anchored (a
@@ -124,6 +124,9 @@ def prune_installation(database: Database, installation_id: int, cutoff: int, ch
         session.commit()
 
         protected = _protected_ids(session, installation_id, horizon)
+        # The range's last record too: the chain above the horizon keeps its stored predecessor, so a late
+        # record between it and the next stored one is still checked against real neighbours.
+        protected.add(last.id)
         prefix_max_ts = session.scalar(select(func.max(Reading.ts)).where(
             Reading.installation_id == installation_id, before(horizon, inclusive=True)))
         assert prefix_max_ts is not None
