@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.ops.signed import Device
+from tests.ops.signed import Device, private_key
 from tests.reliability.helpers import now
+from wattwitness.protocol import Reading as SignedReading
+from wattwitness.protocol import sign
 from wattwitness.server.db.models import Reading, SecurityEvent
 from wattwitness.server.db.session import Database
 from wattwitness.server.ratelimit import DEFAULT_BURST, RejectionBuckets
@@ -80,3 +82,18 @@ def test_bucket_refills_with_time() -> None:
     buckets.charge("a", 100)
     clock[0] += 6.0
     assert buckets.allowed("a")
+
+
+def test_retryable_rejections_are_not_charged(app: FastAPI, client: TestClient,
+                                              enrolled_installation: dict[str, Any]) -> None:
+    """future_timestamp and unknown_meter are what honest agents retry: they never lead to a 429."""
+    item = Device(ts=now() + 86_400).reading()
+    record = SignedReading(bytes.fromhex("0a0b0c0d0e0f"), 1, 1, now() - 60, 1000, 1000).encode()
+    unknown = {"record": record.hex(), "signature": sign(private_key(), record).hex()}
+    for _ in range(DEFAULT_BURST + 10):
+        response = client.post("/api/v1/readings/", json=item)
+        assert response.json()["error"] == "future_timestamp", response.text
+        assert client.post("/api/v1/readings/", json=unknown).json()["error"] == "unknown_meter"
+    batch = client.post("/api/v1/readings/batch", json={"readings": [item] * (DEFAULT_BURST + 10)})
+    assert batch.status_code == 200
+    assert client.post("/api/v1/readings/", json=Device(ts=now() - 3600).reading()).status_code == 201
