@@ -7,9 +7,8 @@ checkers must find it:
 
 - `wattwitness verify` on the server's own JSONL export, with the public key the server publishes for
   the installation (what a third-party auditor uses);
-- the integrity endpoint re-verifying what it stores (`GET /api/v1/readings/{id}/integrity?verify=full`).
-  The endpoint does not re-verify stored signatures yet: docs/requests-reliability.md (R1) asks for it,
-  and those tests are strict xfails until it exists.
+- the integrity endpoint re-verifying what it stores (`GET /api/v1/readings/{id}/integrity?verify=full`,
+  added for docs/requests-reliability.md R1).
 """
 
 from __future__ import annotations
@@ -176,15 +175,11 @@ def _full_integrity(client: TestClient, installation_id: int) -> dict[str, Any]:
     response = client.get(f"/api/v1/readings/{installation_id}/integrity", params={"verify": "full"})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
-    assert "verification" in body, "the integrity endpoint does not re-verify stored readings (R1)"
+    assert body.get("verification") is not None, "the integrity endpoint did not re-verify stored readings"
     verification: dict[str, Any] = body["verification"]
     return verification
 
 
-R1 = "integrity endpoint does not re-verify stored signatures/links: docs/requests-reliability.md R1"
-
-
-@pytest.mark.xfail(strict=True, reason=R1)
 def test_integrity_full_passes_untampered_chain(client: TestClient, signed_chain: dict[str, Any]) -> None:
     verification = _full_integrity(client, signed_chain["id"])
     assert verification["ok"] is True
@@ -192,7 +187,6 @@ def test_integrity_full_passes_untampered_chain(client: TestClient, signed_chain
     assert verification["problems"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=R1)
 @pytest.mark.parametrize("case", CATALOGUE, ids=[case.name for case in CATALOGUE])
 def test_integrity_catches_tampering(client: TestClient, signed_chain: dict[str, Any], db: Database,
                                      case: Tamper) -> None:
@@ -203,7 +197,6 @@ def test_integrity_catches_tampering(client: TestClient, signed_chain: dict[str,
     assert flagged == sorted(case.at_seq), verification
 
 
-@pytest.mark.xfail(strict=True, reason=R1)
 def test_integrity_catches_legacy_flipped_to_verified(client: TestClient, legacy_installation: dict[str, Any],
                                                       db: Database) -> None:
     from tests.server.test_readings_ingest import legacy_body
