@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -96,7 +97,7 @@ def _count(db: Database, installation_id: int, *conditions: Any) -> int:
 
 
 def test_prune_keeps_every_chart_lifetime_total_and_integrity(client: TestClient, db: Database, database_url: str,
-                                                               admin_headers: dict[str, str]) -> None:
+                                                               admin_headers: dict[str, str], tmp_path: Path) -> None:
     enrolled = client.post("/api/v1/installations/", headers=admin_headers,
                            json=vector_enrollment_body(timezone="Asia/Kathmandu"))
     assert enrolled.status_code == 201, enrolled.text
@@ -157,6 +158,10 @@ def test_prune_keeps_every_chart_lifetime_total_and_integrity(client: TestClient
     report = verify_chain(_export(client, installation_id), bytes.fromhex(public_key))
     assert report.ok and report.invalid == 0 and report.chain_breaks == 0
     assert report.total == _count(db, installation_id) and report.gaps > 1
+    export = tmp_path / "kept.jsonl"
+    export.write_text(client.get(f"/api/v1/readings/{installation_id}/export", params={"format": "jsonl"}).text)
+    verified = CliRunner().invoke(cli, ["verify", str(export), "--public-key", public_key])
+    assert verified.exit_code == 0, verified.output
 
     with db.scope() as session:
         stored = {(row.boot, row.seq) for row in session.execute(
