@@ -52,7 +52,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"WattWitness on http://{host}:{port} (database: {settings.database_url_resolved.split('://')[0]})",
                    err=True)
         uvicorn.run("wattwitness.server.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_config=None, proxy_headers=True)
+                    log_config=None, proxy_headers=True,
+                    # A worker importing the app on a busy machine can take longer than uvicorn's 5 s ping;
+                    # being killed for it would restart workers in a loop exactly when the machine is busy.
+                    timeout_worker_healthcheck=60)
 
     token_app = typer.Typer(help="One-time enrollment tokens (admin).", no_args_is_help=True)
     app.add_typer(token_app, name="token")
