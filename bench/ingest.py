@@ -1,7 +1,7 @@
 """Verified ingest throughput and latency of `wattwitness serve`, against the machine's P-256 verify ceiling.
 
 Usage: .venv/bin/python -m bench.ingest [--db sqlite,postgresql] [--workers 1,2] [--mode single,batch]
-       [--sizes 100,1000,5000] [--profile]
+       [--sizes 100,1000,5000] [--seconds 20] [--profile]
 Quick run (< 2 min): .venv/bin/python -m bench.ingest --db sqlite --workers 1 --mode batch --sizes 1000
 
 Every signed WW2 record is generated before the clock starts (one linked chain per benchmark device,
