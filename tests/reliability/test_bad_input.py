@@ -137,7 +137,6 @@ def test_out_of_range_record_fields_are_named(client: TestClient, enrolled_insta
         assert session.scalar(select(func.count()).select_from(SecurityEvent)) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="unparsable JSON answers 400 http_error: docs/requests-reliability.md R5")
 def test_unparsable_json_is_malformed(client: TestClient, enrolled_installation: dict[str, Any], db: Database) -> None:
     before = _counts(db)
     response = client.post("/api/v1/readings/", content=b"\xff\xfe{not json",

@@ -84,7 +84,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi()
 
 
-@pytest.mark.xfail(strict=True, reason="export does not document its 404: docs/requests-reliability.md R3")
 def test_every_route_with_an_installation_id_documents_404(fuzz_app: FastAPI) -> None:
     missing = [f"{method.upper()} {path}" for path, operations in _openapi(fuzz_app)["paths"].items()
                for method, operation in operations.items()
@@ -92,7 +91,6 @@ def test_every_route_with_an_installation_id_documents_404(fuzz_app: FastAPI) ->
     assert missing == []
 
 
-@pytest.mark.xfail(strict=True, reason="422 documented as HTTPValidationError: docs/requests-reliability.md R4")
 def test_documented_error_bodies_are_error_and_detail(fuzz_app: FastAPI) -> None:
     document = _openapi(fuzz_app)
     wrong = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
@@ -18,7 +19,7 @@ from wattwitness.server.anchoring.router import router as anchoring_router
 from wattwitness.server.dashboard import dashboard_router
 from wattwitness.server.db.session import Database
 from wattwitness.server.energy.router import router as energy_router
-from wattwitness.server.errors import install_error_handlers
+from wattwitness.server.errors import document_error_bodies, install_error_handlers
 from wattwitness.server.installations.router import enrollment_router
 from wattwitness.server.installations.router import router as installations_router
 from wattwitness.server.integrity.router import router as integrity_router
@@ -85,4 +86,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     # Last: the dashboard's catch-all route must not shadow any API route.
     app.include_router(dashboard_router(settings.static_dir))
+    _document_errors(app)
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_error_bodies(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

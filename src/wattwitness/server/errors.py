@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,6 +86,31 @@ class RejectedReading(WattWitnessError):
         self.outcome = outcome
 
 
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer of the API (docs/api.md, "Errors")."""
+
+    error: str = Field(description="outcome or error code, e.g. malformed, invalid_signature, not_found")
+    detail: str = Field(description="what went wrong, for a person")
+
+
+def document_error_bodies(schema: dict[str, Any]) -> dict[str, Any]:
+    """Makes the OpenAPI document say what the handlers below really send: `ErrorBody` for every error
+    status, in place of FastAPI's default 422 schema (which no response of this API has)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorBody"] = ErrorBody.model_json_schema()
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    response["content"] = error_content
+                    if status == "422":
+                        response["description"] = "malformed request (error: malformed)"
+    return schema
+
+
 def error_body(error: str, detail: Any) -> dict[str, Any]:
     return {"error": error, "detail": detail}
 
@@ -109,6 +135,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI raises a bare 400 for a body it cannot parse as JSON: for our clients that is one more
+            # unreadable body, named like all the others.
+            return JSONResponse(error_body("malformed", f"the request body is not valid JSON: {exc.detail}"), 422)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
                  413: "payload_too_large", 429: "rate_limited"}
         return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)), exc.status_code,

@@ -135,7 +135,8 @@ def list_readings(
 
 @router.get("/{installation_id}/export", response_class=Response,
             responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}},
-                             "description": "streamed, (boot, seq) order"}})
+                             "description": "streamed, (boot, seq) order"},
+                       404: {"description": "no such installation"}})
 def export_readings(
     installation_id: InstallationId, session: SessionDep, database: DatabaseDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
