@@ -56,3 +56,15 @@ def test_bad_key_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "--public-key has 64 bytes" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_record_is_a_gap_and_fails_only_with_strict(tmp_path):
+    items = vectors.chain_items()
+    del items[2]
+    path = write_export(tmp_path / "export.jsonl", items)
+    lenient = run_verify(path)
+    assert lenient.returncode == 0  # a device may lose records honestly: valid, but incomplete
+    assert "line 3: gap" in lenient.stdout
+    assert lenient.stdout.strip().splitlines()[-1] == (
+        "5 records: 4 verified, 0 invalid, 1 gaps, 0 chain breaks, 0 counter resets")
+    assert run_verify(path, "--strict").returncode == 1

@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         chain: Annotated[str | None, typer.Option(
             "--chain", help="JSON-RPC URL: also check each anchored head and Merkle root on the ledger")] = None,
         ledger: Annotated[str | None, typer.Option("--ledger", help="WattWitnessLedger address (with --chain)")] = None,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="also fail on gaps (for an export that must be complete)")] = False,
     ) -> None:
         """Check every signature and chain link of an export; exit 0 only if nothing is invalid or broken.
 
@@ -67,4 +69,5 @@ def register(app: typer.Typer) -> None:
             except ChainError as err:
                 typer.echo(f"error: {err}", err=True)
                 raise typer.Exit(2) from err
-        raise typer.Exit(0 if report.ok and chain_ok else 1)
+        complete = report.gaps == 0 or not strict
+        raise typer.Exit(0 if report.ok and chain_ok and complete else 1)
