@@ -158,10 +158,11 @@ def backlog(tmp: Path, database_url: str, count: int) -> list[list[object]]:
             signing_s = time.monotonic() - signing_started
             with serve(database_url, port=server_port) as server:
                 up = time.monotonic()
-                first_seen = None
+                first_seen, first_stored = None, 0
                 while (stored := _count(server.url, installation_id)) < count + 1:
                     if first_seen is None and stored > 1:
-                        first_seen = time.monotonic()
+                        # The first batch is already in: the drain rate counts only what follows it.
+                        first_seen, first_stored = time.monotonic(), stored - 1
                     if time.monotonic() - up > 900:
                         raise RuntimeError(f"the backlog did not drain in 15 min ({stored} stored)")
                     time.sleep(0.1)
@@ -171,8 +172,9 @@ def backlog(tmp: Path, database_url: str, count: int) -> list[list[object]]:
     return [[f"agent signing {count:,} readings into its outbox, server down", f"{signing_s:.1f} s"],
             ["server back up → first backlog reading stored (the agent's backoff)", f"{first_seen - up:.1f} s"],
             [f"drain: first → all {count:,} stored (batches of up to 500)",
-             f"{done - first_seen:.1f} s ({count / (done - first_seen):,.0f} readings/s)" if done - first_seen >= 0.2
-             else "within one 0.1 s poll"],
+             f"{done - first_seen:.1f} s after the first {first_stored:,} "
+             f"({(count - first_stored) / (done - first_seen):,.0f} readings/s for the rest)"
+             if done - first_seen >= 0.2 else "within one 0.1 s poll"],
             ["server back up → backlog drained", f"{done - up:.1f} s (load avg {load_start} → {load()})"]]
 
 
