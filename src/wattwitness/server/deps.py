@@ -29,15 +29,8 @@ def get_database(request: Request) -> Database:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit when the endpoint returns, roll back when it raises."""
-    session = get_database(request).session()
-    try:
+    with get_database(request).scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
