@@ -6,6 +6,7 @@ brings its own `ChainStore` (a database, or memory) behind the same small interf
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -148,14 +149,26 @@ def _predecessor(store: ChainStore, reading: Reading) -> tuple[StoredRecord | No
 
 @dataclass
 class MemoryChainStore:
-    """A ChainStore in memory: for the offline verifier and for tests."""
+    """A ChainStore in memory, for the offline verifier and the server's re-verification.
+
+    Every look-up is a dict access or a binary search, so checking a year of readings (3 M records) stays
+    linear; records are cheapest to add in (boot, seq) order, as both callers do.
+    """
 
     by_order: dict[tuple[int, int], StoredRecord] = field(default_factory=dict)
     _by_hash: dict[bytes, StoredRecord] = field(default_factory=dict)
+    _orders: list[tuple[int, int]] = field(default_factory=list)
+    # First records of a boot by the hash they link to: the only successors that are not (boot, seq + 1).
+    _boot_starts: dict[bytes, list[StoredRecord]] = field(default_factory=dict)
 
     def add(self, stored: StoredRecord) -> None:
-        self.by_order[stored.reading.order] = stored
+        order = stored.reading.order
+        if order not in self.by_order:
+            insort(self._orders, order)
+        self.by_order[order] = stored
         self._by_hash[stored.hash] = stored
+        if stored.reading.seq == 1:
+            self._boot_starts.setdefault(stored.reading.prev, []).append(stored)
 
     def get(self, boot: int, seq: int) -> StoredRecord | None:
         return self.by_order.get((boot, seq))
@@ -164,16 +177,15 @@ class MemoryChainStore:
         return self._by_hash.get(digest)
 
     def latest_before(self, boot: int, seq: int) -> StoredRecord | None:
-        earlier = [order for order in self.by_order if order < (boot, seq)]
-        return self.by_order[max(earlier)] if earlier else None
+        index = bisect_left(self._orders, (boot, seq))
+        return self.by_order[self._orders[index - 1]] if index else None
 
     def successors(self, stored: StoredRecord) -> list[StoredRecord]:
         found = []
         same_boot = self.by_order.get((stored.reading.boot, stored.reading.seq + 1))
         if same_boot is not None:
             found.append(same_boot)
-        found += [s for (boot, seq), s in self.by_order.items()
-                  if seq == 1 and boot > stored.reading.boot and s.reading.prev == stored.hash]
+        found += [s for s in self._boot_starts.get(stored.hash, []) if s.reading.boot > stored.reading.boot]
         return found
 
 

@@ -8,19 +8,25 @@ forged or deleted row, a replaced key: each shows up as a named problem (PROTOCO
 Legacy rows carry no signature; one whose status claims more than `digest_only` is a problem too.
 
 Rows are read in pages of the unique (installation_id, boot, seq) index, and the chain view kept in
-memory holds only what the rules look up (see `ScanChainStore`), so the cost is linear in `limit`.
+memory is the protocol's indexed `MemoryChainStore`, so the cost is linear in `limit`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from wattwitness.protocol import Outcome, StoredRecord, Verdict, check_chain, check_signed, record_hash
+from wattwitness.protocol import (
+    MemoryChainStore,
+    Outcome,
+    StoredRecord,
+    Verdict,
+    check_chain,
+    check_signed,
+    record_hash,
+)
 from wattwitness.server.db.models import STATUS_DIGEST_ONLY, Installation, Reading
 from wattwitness.server.integrity.schemas import Problem, Verification
 
@@ -28,45 +34,6 @@ PAGE = 2_000
 MAX_PROBLEMS = 1_000
 # What a stored, untampered WW2 row re-verifies as.
 _CLEAN = frozenset({Outcome.VERIFIED, Outcome.COUNTER_RESET})
-
-
-@dataclass
-class ScanChainStore:
-    """A protocol `ChainStore` for records added in (boot, seq) order, with O(log n) look-ups.
-
-    (`MemoryChainStore` answers `successors` by scanning everything, fine for an export of a few
-    thousand lines, quadratic for a long history.)
-    """
-
-    by_order: dict[tuple[int, int], StoredRecord] = field(default_factory=dict)
-    _by_hash: dict[bytes, StoredRecord] = field(default_factory=dict)
-    _orders: list[tuple[int, int]] = field(default_factory=list)
-    _first_of_boot: dict[bytes, list[StoredRecord]] = field(default_factory=dict)
-
-    def add(self, stored: StoredRecord) -> None:
-        self.by_order[stored.reading.order] = stored
-        self._by_hash[stored.hash] = stored
-        insort(self._orders, stored.reading.order)
-        if stored.reading.seq == 1:
-            self._first_of_boot.setdefault(stored.reading.prev, []).append(stored)
-
-    def get(self, boot: int, seq: int) -> StoredRecord | None:
-        return self.by_order.get((boot, seq))
-
-    def by_hash(self, digest: bytes) -> StoredRecord | None:
-        return self._by_hash.get(digest)
-
-    def latest_before(self, boot: int, seq: int) -> StoredRecord | None:
-        index = bisect_left(self._orders, (boot, seq))
-        return self.by_order[self._orders[index - 1]] if index else None
-
-    def successors(self, stored: StoredRecord) -> list[StoredRecord]:
-        found = []
-        same_boot = self.by_order.get((stored.reading.boot, stored.reading.seq + 1))
-        if same_boot is not None:
-            found.append(same_boot)
-        found += [s for s in self._first_of_boot.get(stored.hash, []) if s.reading.boot > stored.reading.boot]
-        return found
 
 
 def _rows(session: Session, installation_id: int, limit: int) -> Iterator[Reading]:
@@ -89,7 +56,7 @@ def _rows(session: Session, installation_id: int, limit: int) -> Iterator[Readin
 
 def reverify(session: Session, installation: Installation, limit: int) -> Verification:
     """Checks up to `limit` stored rows from the start of the chain; `complete` says whether that was all."""
-    store = ScanChainStore()
+    store = MemoryChainStore()
     problems: list[Problem] = []
     problem_count = 0
     checked = 0
