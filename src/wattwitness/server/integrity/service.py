@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from wattwitness.protocol import ZERO_HASH
 from wattwitness.server.db.models import (
     STATUS_COUNTER_RESET,
     STATUS_DIGEST_ONLY,
     STATUS_GAP,
+    UNUSUAL_SQL,
+    ZERO_PREV_SQL,
     Reading,
     SecurityEvent,
 )
@@ -46,12 +47,14 @@ def _unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def zero_prev(dialect: str) -> ColumnElement[bool]:
-    """`prev` is 32 zero bytes, written as a literal: a partial index on exactly this predicate (see
-    docs/requests-energy.md) can then serve the chain-restart query; a bound parameter could not use it."""
-    zeros = "00" * len(ZERO_HASH)
-    literal = f"'\\x{zeros}'::bytea" if dialect == "postgresql" else f"X'{zeros}'"
-    return Reading.prev == literal_column(literal)
+def zero_prev(dialect: str) -> TextClause:
+    """`prev` is 32 zero bytes, written as the literal of the partial index `ix_readings_chain_restarts`,
+    so the chain-restart query can use it (SQLite matches a partial index only on the same literal term)."""
+    return text(ZERO_PREV_SQL["postgresql" if dialect == "postgresql" else "sqlite"])
+
+
+# The predicate of the partial index `ix_readings_unusual`, repeated in each query it should serve.
+UNUSUAL = text(UNUSUAL_SQL)
 
 
 def integrity_report(session: Session, installation_id: int, verify_limit: int | None = None) -> IntegrityReport:
@@ -60,7 +63,7 @@ def integrity_report(session: Session, installation_id: int, verify_limit: int |
     # The rare statuses are counted (an index on (installation_id, status) makes each a range count);
     # verified is the rest of the installation's reading_count, which the ingest keeps.
     counts = {status: session.scalar(select(func.count()).select_from(Reading).where(
-        Reading.installation_id == installation_id, Reading.status == status)) or 0
+        Reading.installation_id == installation_id, UNUSUAL, Reading.status == status)) or 0
         for status in (STATUS_GAP, STATUS_COUNTER_RESET, STATUS_DIGEST_ONLY)}
     total = installation.reading_count
     report = IntegrityReport(
@@ -68,7 +71,7 @@ def integrity_report(session: Session, installation_id: int, verify_limit: int |
         digest_only=counts[STATUS_DIGEST_ONLY], total=total,
         gaps=_gaps(session, installation_id),
         chain_restarts=_chain_restarts(session, installation_id),
-        counter_resets=_marks(session, installation_id, Reading.status == STATUS_COUNTER_RESET),
+        counter_resets=_marks(session, installation_id, UNUSUAL, Reading.status == STATUS_COUNTER_RESET),
         security_events=_security_events(session, installation_id),
     )
     if verify_limit is not None:
@@ -82,7 +85,7 @@ def _position(row: Reading) -> Position:
 
 def _gaps(session: Session, installation_id: int) -> list[Gap]:
     gap_rows = session.scalars(
-        select(Reading).where(Reading.installation_id == installation_id, Reading.status == STATUS_GAP)
+        select(Reading).where(Reading.installation_id == installation_id, UNUSUAL, Reading.status == STATUS_GAP)
         .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(LIST_LIMIT)
     ).all()
     gaps = []
@@ -112,7 +115,7 @@ def _chain_restarts(session: Session, installation_id: int) -> list[ChainMark]:
                   tuple_(Reading.boot, Reading.seq) > tuple_(first.boot, first.seq))
 
 
-def _marks(session: Session, installation_id: int, *conditions: ColumnElement[bool]) -> list[ChainMark]:
+def _marks(session: Session, installation_id: int, *conditions: ColumnElement[bool] | TextClause) -> list[ChainMark]:
     rows = session.execute(
         select(Reading.boot, Reading.seq, Reading.ts)
         .where(Reading.installation_id == installation_id, *conditions)
