@@ -47,7 +47,7 @@ setup: $(PY_STAMP) chromium frontend contracts
 demo: setup
 	$(VENV)/bin/wattwitness demo
 
-test: setup postgres-check lint test-python test-frontend test-firmware test-chainlink
+test: setup postgres-check lint typecheck test-python test-frontend test-firmware test-chainlink
 
 ## ---- pieces -------------------------------------------------------------------------------------
 

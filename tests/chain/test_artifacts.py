@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from wattwitness.chain.artifacts import ARTIFACT_DIR
+from wattwitness.chain.compiled import ARTIFACT_DIR
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 

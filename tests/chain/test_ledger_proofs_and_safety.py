@@ -6,7 +6,7 @@ import pytest
 
 from tests import vectors
 from tests.chain.conftest import CAPACITY_W, INSTALLATION, Device, LedgerWorld
-from wattwitness.chain import artifacts
+from wattwitness.chain import compiled
 from wattwitness.chain.errors import LedgerReverted
 from wattwitness.chain.ledger import (
     GAS_DEPLOY,
@@ -76,7 +76,7 @@ def test_proof_for_a_large_batch_from_the_library(world: LedgerWorld, device: De
         assert world.ledger.verify_inclusion(INSTALLATION, 1, records[index], index, 37, audit_path(records, index))
 
 def _deploy_artifact(conn: Connection, name: str) -> str:
-    art = artifacts.load(name)
+    art = compiled.load(name)
     factory = conn.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     result = _send_tx(conn, factory.constructor().build_transaction(_tx_fields(conn, GAS_DEPLOY)))
     return conn.w3.eth.get_transaction_receipt(result.tx_hash)["contractAddress"]
@@ -84,7 +84,7 @@ def _deploy_artifact(conn: Connection, name: str) -> str:
 def test_beneficiary_reentering_anchor_from_the_mint_hook_fails(world: LedgerWorld, device: Device):
     w3 = world.chain.w3
     attacker_address = _deploy_artifact(world.admin, "ReentrantBeneficiary")
-    attacker = w3.eth.contract(address=attacker_address, abi=artifacts.load("ReentrantBeneficiary")["abi"])
+    attacker = w3.eth.contract(address=attacker_address, abi=compiled.load("ReentrantBeneficiary")["abi"])
     # The attacker even holds the submitter role: only the reentrancy guard stands in its way.
     world.ledger.grant_role(SUBMITTER_ROLE, attacker_address)
     world.ledger.transact("setBeneficiary", INSTALLATION, attacker_address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattwitness.chain import artifacts
+from wattwitness.chain import compiled
 
 # eth_abi and eth_utils are imported where a revert is decoded: every `wattwitness` command imports this
 # module (for ChainError), and they add about a second to each start.
@@ -35,7 +35,7 @@ def _error_table() -> dict[bytes, dict[str, Any]]:
 
     table: dict[bytes, dict[str, Any]] = {}
     for name in ("WattWitnessLedger",):
-        for entry in artifacts.load(name)["abi"]:
+        for entry in compiled.load(name)["abi"]:
             if entry["type"] == "error":
                 table[function_abi_to_4byte_selector(entry)] = entry
     return table

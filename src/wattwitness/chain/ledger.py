@@ -23,7 +23,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 from web3.logs import DISCARD
 from web3.types import TxParams
 
-from wattwitness.chain import artifacts
+from wattwitness.chain import compiled
 from wattwitness.chain.embedded import EmbeddedChain
 from wattwitness.chain.errors import ChainError, decode_revert
 
@@ -217,7 +217,7 @@ class Ledger:
     def __init__(self, conn: Connection, address: str) -> None:
         self.conn = conn
         self.address = to_checksum_address(address)
-        self.contract = conn.w3.eth.contract(address=self.address, abi=artifacts.ledger()["abi"])
+        self.contract = conn.w3.eth.contract(address=self.address, abi=compiled.ledger()["abi"])
 
     @classmethod
     def deploy(
@@ -230,7 +230,7 @@ class Ledger:
         max_future_skew_s: int = 300,
         capacity_margin_bps: int = 12_000,
     ) -> Ledger:
-        art = artifacts.ledger()
+        art = compiled.ledger()
         factory = conn.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
         tx = factory.constructor(
             conn.account.address, uri, to_checksum_address(forwarder), to_checksum_address(predecessor),
