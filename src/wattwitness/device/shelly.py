@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -114,7 +115,7 @@ def _mac(value: Any, where: str) -> bytes:
         raise MeterPayloadError(f"{where}: {err}") from err
 
 
-class ShellyClient:
+class ShellyClient(ABC):
     """What both generations share: one HTTP GET with auth, timeout and errors mapped to MeterError."""
 
     generation = 0
@@ -166,11 +167,13 @@ class ShellyClient:
         assert self.mac is not None
         return self.mac
 
+    @abstractmethod
     def initialize(self) -> None:
-        raise NotImplementedError
+        """Learns the meter's MAC (what enrollment signs and every record names)."""
 
+    @abstractmethod
     def read(self) -> MeterSample:
-        raise NotImplementedError
+        """One reading of the configured channel, in exact mW and mWh."""
 
     def shutdown(self) -> None:
         if self._owns_http:
