@@ -27,7 +27,7 @@ from wattwitness.protocol import (
     check_signed,
     record_hash,
 )
-from wattwitness.server.db.models import STATUS_DIGEST_ONLY, Installation, Reading
+from wattwitness.server.db.models import STATUS_DIGEST_ONLY, STATUS_GAP, Installation, Reading, RetentionBaseline
 from wattwitness.server.integrity.schemas import Problem, Verification
 
 PAGE = 2_000
@@ -54,8 +54,29 @@ def _rows(session: Session, installation_id: int, limit: int) -> Iterator[Readin
         session.expunge_all()  # keep the identity map from growing with the history
 
 
+def _pruned_through(session: Session, installation_id: int) -> tuple[int, int] | None:
+    """The last chain position whose predecessor retention may have deleted: the first stored row after
+    the pruned prefix (docs/operations.md §6). None when nothing was ever pruned."""
+    baseline = session.get(RetentionBaseline, installation_id)
+    if baseline is None:
+        return None
+    first_kept = session.execute(
+        select(Reading.boot, Reading.seq).where(
+            Reading.installation_id == installation_id,
+            or_(Reading.boot > baseline.last_boot,
+                and_(Reading.boot == baseline.last_boot, Reading.seq > baseline.last_seq)))
+        .order_by(Reading.boot, Reading.seq).limit(1)).first()
+    return (first_kept.boot, first_kept.seq) if first_kept else (baseline.last_boot, baseline.last_seq)
+
+
 def reverify(session: Session, installation: Installation, limit: int) -> Verification:
-    """Checks up to `limit` stored rows from the start of the chain; `complete` says whether that was all."""
+    """Checks up to `limit` stored rows from the start of the chain; `complete` says whether that was all.
+
+    A row that the ingest stored as verified but whose predecessor is missing is a deletion, unless
+    retention pruned it: up to the first row after the pruned prefix, such rows are counted as
+    `pruned_gaps`, not problems."""
+    pruned_through = _pruned_through(session, installation.id)
+    pruned_gaps = 0
     store = MemoryChainStore()
     problems: list[Problem] = []
     problem_count = 0
@@ -71,7 +92,7 @@ def reverify(session: Session, installation: Installation, limit: int) -> Verifi
     for row in _rows(session, installation.id, limit + 1):
         if checked == limit:
             return Verification(checked=checked, complete=False, ok=problem_count == 0,
-                                problem_count=problem_count, problems=problems)
+                                problem_count=problem_count, problems=problems, pruned_gaps=pruned_gaps)
         checked += 1
         if row.prev is None or public_key is None:
             if row.status != STATUS_DIGEST_ONLY:
@@ -83,9 +104,12 @@ def reverify(session: Session, installation: Installation, limit: int) -> Verifi
             flag(row, "record_hash_mismatch", "the stored record_hash is not SHA-256 of the stored record")
         result = check_signed(record, row.signature, public_key, meter)
         verdict: Verdict = result if isinstance(result, Verdict) else check_chain(store, result, record)
-        if verdict.outcome not in _CLEAN:
+        if (verdict.outcome is Outcome.GAP and row.status != STATUS_GAP and pruned_through is not None
+                and (row.boot, row.seq) <= pruned_through):
+            pruned_gaps += 1
+        elif verdict.outcome not in _CLEAN:
             flag(row, verdict.outcome.value, verdict.detail)
         if verdict.outcome in (Outcome.VERIFIED, Outcome.COUNTER_RESET, Outcome.GAP) and verdict.reading:
             store.add(StoredRecord(verdict.reading, record, verdict.hash))
     return Verification(checked=checked, complete=True, ok=problem_count == 0, problem_count=problem_count,
-                        problems=problems)
+                        problems=problems, pruned_gaps=pruned_gaps)

@@ -49,6 +49,8 @@ class Verification(BaseModel):
     ok: bool
     problem_count: int
     problems: list[Problem] = Field(description="the first 1,000 problems in chain order")
+    pruned_gaps: int = Field(0, description="verified rows whose predecessor `db prune` removed on purpose "
+                                            "(inside the retention baseline, so not problems)")
 
 
 class IntegrityReport(BaseModel):
