@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from tests.conftest import vector_enrollment_body
@@ -238,3 +238,16 @@ def test_prune_stops_at_the_newest_anchored_head(client: TestClient, db: Databas
     assert result.last_boot == head_order[0] and result.last_seq == head_order[1] and result.deleted > 0
     assert _count(db, installation_id, after_order(head_order)) == unanchored_before
     assert _count(db, installation_id, Reading.boot == head_order[0], Reading.seq == head_order[1]) == 1
+
+    # Proofs of the pruned batch: a deleted reading and a kept member of the partly pruned batch are 410 Gone
+    # (the anchor stays on chain; the proof needs an export made before pruning), not 404 or 409.
+    anchored_ids = [row.id for row in rows[:1000]]
+    with db.scope() as session:
+        session.execute(update(Reading).where(Reading.id.in_(anchored_ids)).values(anchor_id=anchor.id))
+        kept = set(session.scalars(select(Reading.id).where(Reading.id.in_(anchored_ids))))
+    deleted = [reading_id for reading_id in anchored_ids if reading_id not in kept]
+    assert deleted and kept
+    for reading_id in (deleted[0], min(kept)):
+        answer = client.get(f"/api/v1/readings/proof/{reading_id}")
+        assert answer.status_code == 410 and answer.json()["error"] == "gone", answer.text
+    assert client.get(f"/api/v1/readings/proof/{max(anchored_ids) + 10_000}").status_code == 404

@@ -58,6 +58,11 @@ class Conflict(WattWitnessError):
     error = "conflict"
 
 
+class Gone(WattWitnessError):
+    status_code = 410
+    error = "gone"
+
+
 class Unauthorized(WattWitnessError):
     status_code = 401
     error = "unauthorized"

@@ -39,7 +39,8 @@ def list_anchors(
 
 
 @router.get("/api/v1/readings/proof/{reading_id}", response_model=ProofOut,
-            responses={**NOT_FOUND, 409: {"description": "stored readings no longer match the anchored root"}})
+            responses={**NOT_FOUND, 409: {"description": "stored readings no longer match the anchored root"},
+                       410: {"description": "the reading, or part of its anchored batch, was pruned by retention"}})
 def reading_proof(reading_id: int, session: SessionDep) -> ProofOut:
     """RFC 6962 inclusion proof of a reading in its anchored batch; check it on-chain with `verifyInclusion`."""
     return service.reading_proof(session, reading_id)

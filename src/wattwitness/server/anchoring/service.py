@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from eth_utils import to_checksum_address
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wattwitness.chain.anchors import ProofMismatch, proof_for_reading
 from wattwitness.chain.batches import latest_recorded_head, next_batch
 from wattwitness.server.anchoring.schemas import AnchorOut, NextAnchorOut, ProofOut
-from wattwitness.server.db.models import Anchor, Installation, Reading
-from wattwitness.server.errors import Conflict, NotFound
+from wattwitness.server.db.models import Anchor, Installation, Reading, RetentionBaseline
+from wattwitness.server.errors import Conflict, Gone, NotFound
 
 
 def _installation(session: Session, installation_id: int) -> Installation:
@@ -56,12 +56,24 @@ def list_anchors(session: Session, installation_id: int | None, limit: int) -> l
     return [anchor_out(a) for a in session.scalars(query)]
 
 
+PRUNED_ADVICE = "its anchor stays on chain; prove it from an export or backup made before pruning"
+
+
 def reading_proof(session: Session, reading_id: int) -> ProofOut:
-    if session.get(Reading, reading_id) is None:
+    reading = session.get(Reading, reading_id)
+    if reading is None:
+        # Ids only grow: a missing id below the newest one was deleted, and only retention deletes readings.
+        newest = session.scalar(select(func.max(Reading.id)))
+        if newest is not None and reading_id < newest and session.scalar(select(RetentionBaseline.installation_id)):
+            raise Gone(f"reading {reading_id} was pruned (older than the retention window); {PRUNED_ADVICE}")
         raise NotFound(f"no reading {reading_id}")
     try:
         proof = proof_for_reading(session, reading_id)
     except ProofMismatch as err:
+        baseline = session.get(RetentionBaseline, reading.installation_id)
+        if baseline is not None and (reading.boot, reading.seq) <= (baseline.last_boot, baseline.last_seq):
+            raise Gone(f"reading {reading_id} is kept but its anchored batch was partly pruned; "
+                       f"{PRUNED_ADVICE}") from err
         raise Conflict(str(err)) from err
     if proof is None:
         raise NotFound(f"reading {reading_id} is not anchored on-chain yet")
