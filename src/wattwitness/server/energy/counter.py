@@ -1,14 +1,15 @@
 """Energy from the meter's counter: cumulative production at any instant, and buckets that telescope.
 
 Each stored reading carries `cumulative_mwh`, the installation's lifetime production up to that
-reading (the ingest already turns counter resets into new baselines, so it never decreases). The
-production up to an instant t is interpolated linearly between the two readings that bracket t by
-timestamp; before the first reading it is the first reading's value (nothing produced yet) and after the
-last it stays flat. Energy in [t1, t2) is cumulative(t2) - cumulative(t1).
+reading (the ingest already turns counter resets into new baselines, so it never decreases along the
+chain). The production up to an instant t is interpolated linearly between the two readings that
+bracket t by timestamp; before the first reading it is the first reading's value (nothing produced
+yet) and after the last it stays flat. Energy in [t1, t2) is cumulative(t2) - cumulative(t1).
 
 Every edge's cumulative value is an integer number of mWh (exact fraction, then floor), and each
-bucket is the difference of its two edges, so the buckets add up exactly to the period's total. The
-cost is two index look-ups per edge, whatever the length of the history.
+bucket is the difference of its two edges, so the buckets add up exactly to the period's total. A
+chart asks its lookup for the brackets of all its edges at once: one database statement whatever the
+number of buckets or the length of the history.
 """
 
 from __future__ import annotations
@@ -30,15 +31,25 @@ class CounterPoint:
     cumulative_mwh: int
 
 
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """The readings around an instant t.
+
+    Several readings can share a timestamp (a device clock that stood still or stepped back). Of those,
+    `before` is the one produced last and `after` the one produced first. `cumulative_mwh` never
+    decreases along the production order (boot, seq), so that is the greatest, respectively smallest,
+    `cumulative_mwh` among them: the lookups order ties by it.
+    """
+
+    before: CounterPoint | None  # greatest ts <= t
+    after: CounterPoint | None  # smallest ts >= t
+
+
 class CounterLookup(Protocol):
-    """Finds the readings that bracket an instant (a database index, or a list in tests)."""
+    """Finds the readings that bracket each edge of a chart (a database index, or a list in tests)."""
 
-    def at_or_before(self, ts: int) -> CounterPoint | None:
-        """The reading with the greatest ts <= `ts` (the one produced last, if several share it)."""
-        ...
-
-    def at_or_after(self, ts: int) -> CounterPoint | None:
-        """The reading with the smallest ts >= `ts` (the one produced first, if several share it)."""
+    def brackets(self, edges: Sequence[int]) -> list[Bracket]:
+        """One Bracket per edge, in the order of `edges`."""
         ...
 
 
@@ -58,12 +69,11 @@ class BucketEnergy:
     estimated: bool
 
 
-def cumulative_at(lookup: CounterLookup, ts: int, max_gap_s: int) -> EdgeValue:
-    """Lifetime production (mWh, floored) at `ts`, interpolated between the readings around it."""
-    before = lookup.at_or_before(ts)
+def cumulative_at(ts: int, bracket: Bracket, max_gap_s: int) -> EdgeValue:
+    """Lifetime production (mWh, floored) at `ts`, interpolated between the readings that bracket it."""
+    before, after = bracket.before, bracket.after
     if before is not None and before.ts == ts:
         return EdgeValue(ts, before.cumulative_mwh, False)
-    after = lookup.at_or_after(ts)
     if before is None:
         # Nothing produced before the first reading; with no reading at all, nothing ever.
         return EdgeValue(ts, after.cumulative_mwh if after is not None else 0, False)
@@ -83,8 +93,8 @@ def bucket_energies(lookup: CounterLookup, edges: Sequence[datetime | int], max_
     """
     seconds = [edge if isinstance(edge, int) else int(edge.timestamp()) for edge in edges]
     values: list[EdgeValue] = []
-    for ts in seconds:
-        value = cumulative_at(lookup, ts, max_gap_s)
+    for ts, bracket in zip(seconds, lookup.brackets(seconds), strict=True):
+        value = cumulative_at(ts, bracket, max_gap_s)
         if values and value.cumulative_mwh < values[-1].cumulative_mwh:
             value = EdgeValue(ts, values[-1].cumulative_mwh, value.estimated)
         values.append(value)
@@ -97,14 +107,19 @@ def bucket_energies(lookup: CounterLookup, edges: Sequence[datetime | int], max_
 
 @dataclass
 class ListLookup:
-    """A CounterLookup over points sorted by ts: for the offline tools and the pure tests."""
+    """A CounterLookup over points in any order, for the pure tests: the same answers as the database."""
 
     points: Sequence[CounterPoint]
 
-    def at_or_before(self, ts: int) -> CounterPoint | None:
-        candidates = [p for p in self.points if p.ts <= ts]
-        return max(candidates, key=lambda p: (p.ts, p.cumulative_mwh)) if candidates else None
+    def brackets(self, edges: Sequence[int]) -> list[Bracket]:
+        return [self._bracket(ts) for ts in edges]
 
-    def at_or_after(self, ts: int) -> CounterPoint | None:
-        candidates = [p for p in self.points if p.ts >= ts]
-        return min(candidates, key=lambda p: (p.ts, p.cumulative_mwh)) if candidates else None
+    def _bracket(self, ts: int) -> Bracket:
+        before = [p for p in self.points if p.ts <= ts]
+        after = [p for p in self.points if p.ts >= ts]
+        return Bracket(max(before, key=_timeline) if before else None, min(after, key=_timeline) if after else None)
+
+
+def _timeline(point: CounterPoint) -> tuple[int, int]:
+    """By time, then by production order among readings that share a second (see Bracket)."""
+    return point.ts, point.cumulative_mwh
