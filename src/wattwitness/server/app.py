@@ -26,6 +26,7 @@ from wattwitness.server.integrity.router import router as integrity_router
 from wattwitness.server.limits import BodySizeLimitMiddleware
 from wattwitness.server.live.router import router as live_router
 from wattwitness.server.ratelimit import ReadingsRateLimitMiddleware
+from wattwitness.server.readings import verification
 from wattwitness.server.readings.router import router as readings_router
 from wattwitness.server.settings import Settings
 from wattwitness.server.status import router as status_routes
@@ -49,6 +50,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            verification.shutdown()
             app.state.db.dispose()
 
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 INGEST_PATHS = frozenset({"/api/v1/readings/", "/api/v1/readings", "/api/v1/readings/batch"})
-BATCH_PATH = "/api/v1/readings/batch"
 # 60 rejections in a burst, then one every 2 s: far above what a misconfigured but honest device
 # produces, far below what keeps two CPU cores busy verifying forged signatures.
 DEFAULT_BURST = 60
@@ -88,22 +87,25 @@ class RejectionBuckets:
             return max(1, int((1 - bucket.tokens) / self.refill_per_s) + 1)
 
 
-def _rejections(path: str, status: int, body: bytes) -> int:
-    """How many readings this ingest answer rejected for a reason worth charging (CHARGED)."""
-    if status == 413 or status == 429 or status < 200:
+# Where the batch route leaves how many of its items were CHARGED rejections, so that a 5,000-result
+# answer need not be parsed again here (scope["state"] is what the route sees as `request.state`).
+BATCH_REJECTIONS = "charged_rejections"
+
+
+def charged(outcomes: Iterable[str]) -> int:
+    return sum(1 for outcome in outcomes if outcome in CHARGED)
+
+
+def _rejections(status: int, body: bytes) -> int:
+    """How many readings this error answer rejected for a reason worth charging (CHARGED)."""
+    if status == 413 or status == 429 or status < 400:
         # Size is the body limit's business, and 429 is our own answer.
         return 0
     try:
         answer = json.loads(body)
     except ValueError:
-        return 1 if status >= 400 else 0
-    if not isinstance(answer, dict):
-        return 0
-    if path == BATCH_PATH and status == 200:
-        results = answer.get("results")
-        return sum(1 for item in results if isinstance(item, dict) and item.get("outcome") in CHARGED) \
-            if isinstance(results, list) else 0
-    return 1 if status >= 400 and answer.get("error") in CHARGED else 0
+        return 1
+    return 1 if isinstance(answer, dict) and answer.get("error") in CHARGED else 0
 
 
 class ReadingsRateLimitMiddleware:
@@ -127,12 +129,13 @@ class ReadingsRateLimitMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body" and (status >= 400 or scope["path"] == BATCH_PATH):
+            elif message["type"] == "http.response.body" and status >= 400:
                 body.extend(message.get("body", b""))
             await send(message)
 
         await self.app(scope, receive, observing_send)
-        self.buckets.charge(client, _rejections(scope["path"], status, bytes(body)))
+        batch = scope.get("state", {}).get(BATCH_REJECTIONS, 0) if status == 200 else 0
+        self.buckets.charge(client, batch + _rejections(status, bytes(body)))
 
     @staticmethod
     async def _reject(send: Send, retry_after_s: int) -> None:

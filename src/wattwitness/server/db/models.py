@@ -2,7 +2,8 @@
 
 A WW2 reading is stored as its fields (integer columns) plus `prev` and `signature`; the 74 record
 bytes are rebuilt with `protocol.Reading` when needed (`Reading.record_bytes`), so nothing is stored
-twice. `record_hash` is kept because the chain check looks records up by hash.
+twice. `record_hash` is kept because the chain check compares hashes (a new boot's first record names its
+predecessor by hash); it has no index of its own (migration 0004 says why).
 
 `cumulative_mwh` is the installation's lifetime production up to and including a reading: the sum of
 the non-negative counter steps along (boot, seq) order, where a counter decrease credits nothing and
@@ -111,7 +112,6 @@ class Reading(Base):
     __table_args__ = (
         UniqueConstraint("installation_id", "boot", "seq"),
         Index("ix_readings_installation_id_ts", "installation_id", "ts"),
-        Index("ix_readings_installation_id_record_hash", "installation_id", "record_hash"),
         # The integrity report lists the few readings that are not plainly verified; partial indexes keep
         # that a range read (3 M rows: 15-23 s without, ~35 ms with) at almost no storage cost, since
         # nearly every row is verified. The predicates are literals the report's queries repeat exactly.

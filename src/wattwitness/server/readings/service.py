@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from wattwitness.protocol import (
@@ -22,7 +22,6 @@ from wattwitness.protocol import (
     StoredRecord,
     Verdict,
     check_chain,
-    check_signed,
     parse_item,
 )
 from wattwitness.protocol import (
@@ -38,7 +37,8 @@ from wattwitness.server.db.models import (
     RetentionBaseline,
     SecurityEvent,
 )
-from wattwitness.server.readings.store import ChainRow, InstallationChain, after
+from wattwitness.server.readings.store import ChainRow, InstallationChain, after, insert_readings
+from wattwitness.server.readings.verification import refusals
 
 STORED_OUTCOMES = frozenset({Outcome.VERIFIED, Outcome.GAP, Outcome.COUNTER_RESET})
 
@@ -76,18 +76,17 @@ class _Decoded:
     index: int
     record: bytes
     signature: bytes
-    meter: bytes
+    reading: SignedReading
 
 
 def lock_installations(session: Session, meters: set[bytes]) -> dict[bytes, Installation]:
-    """Takes the installations' row locks (first statement: on SQLite this takes the write lock before any
-    read, so concurrent ingests queue instead of failing) and returns them by meter."""
+    """Takes the installations' row locks and returns them by meter, in one statement (a write first: on
+    SQLite this takes the write lock before any read, so concurrent ingests queue instead of failing)."""
     if not meters:
         return {}
-    ordered = sorted(meters)
-    session.execute(update(Installation).where(Installation.shelly_mac.in_(ordered))
-                    .values(reading_count=Installation.reading_count))
-    found = session.scalars(select(Installation).where(Installation.shelly_mac.in_(ordered)))
+    found = session.scalars(update(Installation).where(Installation.shelly_mac.in_(sorted(meters)))
+                            .values(reading_count=Installation.reading_count).returning(Installation),
+                            execution_options={"synchronize_session": False})
     return {installation.shelly_mac: installation for installation in found}
 
 
@@ -100,41 +99,45 @@ def ingest(session: Session, items: list[tuple[str, str]], *, max_future_s: int,
     for index, (record_hex, signature_hex) in enumerate(items):
         try:
             record, signature = parse_item(record_hex, signature_hex)
-            meter = SignedReading.decode(record).meter
+            reading = SignedReading.decode(record)
         except ProtocolError as err:
             results[index] = ItemResult(index, Outcome.MALFORMED, str(err))
             continue
-        decoded.append(_Decoded(index, record, signature, meter))
+        decoded.append(_Decoded(index, record, signature, reading))
 
-    installations = lock_installations(session, {d.meter for d in decoded})
-    verified_by_installation: dict[int, list[tuple[_Decoded, SignedReading]]] = defaultdict(list)
-    events: list[SecurityEvent] = []
+    installations = lock_installations(session, {d.reading.meter for d in decoded})
+    checkable: list[tuple[_Decoded, Installation]] = []
     for item in decoded:
-        installation = installations.get(item.meter)
-        refusal = _refuse(installation, item.meter)
+        installation = installations.get(item.reading.meter)
+        refusal = _refuse(installation, item.reading.meter)
         if refusal is not None:
             results[item.index] = ItemResult(item.index, Outcome.UNKNOWN_METER if installation is None
                                              else Outcome.MALFORMED, refusal)
             continue
-        assert installation is not None and installation.public_key is not None
-        signed = check_signed(item.record, item.signature, installation.public_key, installation.shelly_mac)
-        if isinstance(signed, Verdict):
-            results[item.index] = ItemResult(item.index, signed.outcome, signed.detail, installation.id)
-            continue
-        if max(signed.ts, signed.energy_mwh) > INT64_MAX:
+        assert installation is not None
+        checkable.append((item, installation))
+    refused = refusals([(item.record, item.signature, installation.public_key or b"", installation.shelly_mac)
+                        for item, installation in checkable])
+    verified_by_installation: dict[int, list[_Decoded]] = defaultdict(list)
+    for (item, installation), verdict in zip(checkable, refused, strict=True):
+        if verdict is not None:
+            results[item.index] = ItemResult(item.index, verdict.outcome, verdict.detail, installation.id)
+        elif max(item.reading.ts, item.reading.energy_mwh) > INT64_MAX:
             results[item.index] = ItemResult(item.index, Outcome.MALFORMED,
                                              "ts or energy beyond int64: not a plausible reading", installation.id)
-            continue
-        verified_by_installation[installation.id].append((item, signed))
+        else:
+            verified_by_installation[installation.id].append(item)
 
     by_id = {installation.id: installation for installation in installations.values()}
     report = IngestReport([])
     for installation_id, batch in verified_by_installation.items():
         writer = _ChainWriter(session, by_id[installation_id])
-        writer.chain.prefetch(signed for _, signed in batch)
-        baseline = session.get(RetentionBaseline, installation_id)  # set by `wattwitness db prune`
+        appending = writer.chain.prefetch(item.reading for item in batch)
+        # Set by `wattwitness db prune`; it lies below the newest stored record, so appends never meet it.
+        baseline = None if appending else session.get(RetentionBaseline, installation_id)
         horizon = (baseline.last_boot, baseline.last_seq) if baseline is not None else None
-        for item, signed in batch:
+        for item in batch:
+            signed = item.reading
             if horizon is not None and signed.order <= horizon and writer.chain.row(signed.order) is None:
                 # Pruned neighbourhood: a duplicate or an equivocation could not be told apart any more.
                 results[item.index] = ItemResult(
@@ -151,13 +154,13 @@ def ingest(session: Session, items: list[tuple[str, str]], *, max_future_s: int,
             report.touched.add(installation_id)
 
     report.results = [r for r in results if r is not None]
-    for result in report.results:
-        if result.outcome.security_event:
-            events.append(SecurityEvent(installation_id=result.installation_id, kind=result.outcome.value,
-                                        detail=f"item {result.index}: {result.detail}"[:2000], client=client,
-                                        created_at=datetime.now(UTC)))
-    session.add_all(events)
-    session.flush()
+    events = [SecurityEvent(installation_id=result.installation_id, kind=result.outcome.value,
+                            detail=f"item {result.index}: {result.detail}"[:2000], client=client,
+                            created_at=datetime.now(UTC))
+              for result in report.results if result.outcome.security_event]
+    if events:
+        session.add_all(events)
+        session.flush()
     return report
 
 
@@ -223,9 +226,9 @@ class _ChainWriter:
             "prev": r.stored.reading.prev, "signature": r.signature, "record_hash": r.stored.hash,
             "status": r.status, "cumulative_mwh": r.cumulative_mwh, "created_at": created,
         } for r in self.pending]
-        ids = self.session.scalars(insert(Reading).returning(Reading.id, sort_by_parameter_order=True), rows).all()
-        for row, reading_id in zip(self.pending, ids, strict=True):
+        for row, reading_id in zip(self.pending, insert_readings(self.session, rows), strict=True):
             row.id = reading_id
+            row.created_at = created
         self.session.execute(update(Installation).where(Installation.id == self.installation.id)
                              .values(reading_count=Installation.reading_count + len(self.pending)))
         self.pending = []

@@ -15,18 +15,19 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from wattwitness.protocol import Reading as SignedReading
-from wattwitness.protocol import StoredRecord
+from wattwitness.protocol import StoredRecord, record_hash
 from wattwitness.server.db.models import Installation, Reading
 
 Order = tuple[int, int]
 NEG_INF: Order = (-1, -1)
 POS_INF: Order = (2**63, 2**63)
-HASH_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ class ChainRow:
     status: str
     cumulative_mwh: int
     id: int | None = None
+    created_at: datetime | None = None
 
     @property
     def order(self) -> Order:
@@ -46,6 +48,14 @@ class ChainRow:
     @property
     def energy_mwh(self) -> int:
         return self.stored.reading.energy_mwh
+
+    def as_reading(self, installation_id: int) -> Reading:
+        """The row as the ORM would load it (not attached to a session): no query to answer with it."""
+        signed = self.stored.reading
+        return Reading(id=self.id, installation_id=installation_id, boot=signed.boot, seq=signed.seq, ts=signed.ts,
+                       power_mw=signed.power_mw, energy_mwh=signed.energy_mwh, prev=signed.prev,
+                       signature=self.signature, record_hash=self.stored.hash, status=self.status,
+                       cumulative_mwh=self.cumulative_mwh, anchor_id=None, created_at=self.created_at)
 
 
 def after(order: Order, inclusive: bool = False) -> ColumnElement[bool]:
@@ -69,6 +79,7 @@ class InstallationChain:
         self._by_hash: dict[bytes, ChainRow] = {}
         # First records of a boot (seq 1) by the hash they name as prev: successors across boots.
         self._boot_starts: dict[bytes, list[ChainRow]] = defaultdict(list)
+        self._hash_misses: set[bytes] = set()
         self._low: Order = POS_INF  # coverage: the view is complete for orders in [_low, _high]
         self._high: Order = NEG_INF
 
@@ -79,7 +90,7 @@ class InstallationChain:
         signed = SignedReading(self.installation.shelly_mac, reading.boot, reading.seq, reading.ts, reading.power_mw,
                                reading.energy_mwh, reading.prev)
         return ChainRow(StoredRecord(signed, signed.encode(), reading.record_hash), reading.signature, reading.status,
-                        reading.cumulative_mwh, reading.id)
+                        reading.cumulative_mwh, reading.id, reading.created_at)
 
     def _remember(self, reading: Reading | None) -> ChainRow | None:
         if reading is None:
@@ -106,24 +117,35 @@ class InstallationChain:
         return self.session.scalars(select(Reading).where(Reading.installation_id == self.installation.id, condition)
                                     .order_by(*order_by).limit(1)).first()
 
-    def prefetch(self, readings: Iterable[SignedReading]) -> None:
-        """Loads the stored neighbourhood of these readings so that checking them needs no more queries."""
+    def prefetch(self, readings: Iterable[SignedReading]) -> bool:
+        """Loads the stored neighbourhood of these readings so that checking them needs no more queries;
+        True when they all lie above every stored record (appends)."""
         readings = list(readings)
         if not readings:
-            return
+            return False
         low = min(r.order for r in readings)
         high = max(r.order for r in readings)
-        for row in self._query(after(low, inclusive=True), before(high, inclusive=True)):
-            self._remember(row)
-        below = self._remember(self._first(before(low), descending=True))
-        above = self._remember(self._first(after(high), descending=False))
-        self._low = below.order if below else NEG_INF
-        self._high = above.order if above else POS_INF
-        # Predecessors named by hash (seq 1 of a new boot) may lie anywhere before the range.
-        wanted = sorted({r.prev for r in readings if r.seq == 1 and not r.starts_chain} - self._by_hash.keys())
-        for start in range(0, len(wanted), HASH_CHUNK):
-            for row in self._query(Reading.record_hash.in_(wanted[start:start + HASH_CHUNK])):
+        head = self._remember(self._first(true(), descending=True))
+        if head is None or head.order < low:
+            # Appends, the common case (one query): nothing is stored at or above the batch's lowest record,
+            # so the view holding just the head is complete from the head upwards.
+            self._low = head.order if head else NEG_INF
+            self._high = POS_INF
+        else:
+            for row in self._query(after(low, inclusive=True), before(high, inclusive=True)):
                 self._remember(row)
+            below = self._remember(self._first(before(low), descending=True))
+            above = self._remember(self._first(after(high), descending=False)) if high < head.order else None
+            self._low = below.order if below else NEG_INF
+            self._high = above.order if above else POS_INF
+        # The first record of a boot names its predecessor by hash: nearly always the head or a record of
+        # the batch itself; only others are searched for (without an index, migration 0004).
+        wanted = {r.prev for r in readings if r.seq == 1 and not r.starts_chain} - self._by_hash.keys()
+        if wanted:
+            wanted -= {record_hash(r.encode()) for r in readings}
+        for digest in sorted(wanted):
+            self.by_hash(digest)
+        return self._high == POS_INF and (head is None or head.order < low)
 
     def _covers(self, order: Order) -> bool:
         return self._low <= order <= self._high
@@ -141,8 +163,12 @@ class InstallationChain:
 
     def by_hash(self, digest: bytes) -> StoredRecord | None:
         row = self._by_hash.get(digest)
-        if row is None:
+        if row is None and digest not in self._hash_misses:
+            # A scan of this installation's rows (no hash index): only for a boot start naming neither the
+            # head nor a record of its batch, and at most once per hash and request.
             row = self._remember(self._first(Reading.record_hash == digest, descending=False))
+            if row is None:
+                self._hash_misses.add(digest)
         return row.stored if row else None
 
     def latest_before(self, boot: int, seq: int) -> StoredRecord | None:
@@ -182,3 +208,42 @@ class InstallationChain:
 
     def rows_after(self, order: Order) -> list[ChainRow]:
         return [self.rows[o] for o in self._orders[bisect.bisect_right(self._orders, order):]]
+
+
+# ---- writing ---------------------------------------------------------------------------------------
+
+COPY_FROM = 50  # rows; below this one multi-row INSERT is as quick and needs no extra round trips
+COPY_COLUMNS = ("id", "installation_id", "boot", "seq", "ts", "power_mw", "energy_mwh", "prev", "signature",
+                "record_hash", "status", "cumulative_mwh", "created_at")
+
+
+def insert_readings(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts reading rows (column -> value, no id) and returns their ids in the same order.
+
+    On PostgreSQL a batch is written with binary COPY: the ids are drawn from the table's sequence first,
+    so no RETURNING is needed, and no SQL text is rendered and parsed per row (with multi-row INSERT the
+    driver re-parsed a statement of thousands of parameters per page: docs/requests-bench.md R3).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+        return list(session.scalars(insert(Reading).returning(Reading.id, sort_by_parameter_order=True), rows))
+    table = Reading.__table__
+    # Column types' own bind conversions (e.g. UTC datetimes, coded enums), as an INSERT would apply them.
+    converters = [(name, table.c[name].type.bind_processor(connection.dialect)) for name in COPY_COLUMNS[1:]]
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('readings', 'id')) FROM generate_series(1, %s)",
+                       (len(rows),))
+        ids = [reading_id for (reading_id,) in cursor.fetchall()]
+        columns = ", ".join(COPY_COLUMNS)
+        # The columns' types as the database has them, for binary COPY.
+        cursor.execute(f"SELECT {columns} FROM readings WHERE false")
+        assert cursor.description is not None
+        types = [column.type_code for column in cursor.description]
+        with cursor.copy(f"COPY readings ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for reading_id, row in zip(ids, rows, strict=True):
+                copy.write_row([reading_id, *(convert(row[name]) if convert else row[name]
+                                              for name, convert in converters)])
+    return ids
