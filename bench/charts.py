@@ -26,6 +26,9 @@ import psycopg
 from bench.harness import die_on_sigterm, load, percentile, scratch_database, serve
 from bench.report import publish, table
 from wattwitness.server.db.migrate import upgrade
+from wattwitness.server.db.models import STATUS_CODES, STATUS_VERIFIED
+from wattwitness.server.db.partitions import ensure_partitions, months_spanning
+from wattwitness.server.db.session import Database
 
 FRAMES = ("hour", "day", "week", "month", "year")
 START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
@@ -48,7 +51,7 @@ SELECT {installation}, 1, n + 1, ts, power_mw, 1000000 + produced,
        sha256(int8send({installation} * 100000000 + n - 1)),
        sha256(int8send(-n)) || sha256(int8send(-n - 1)),
        sha256(int8send({installation} * 100000000 + n)),
-       'verified', produced - (SELECT min(produced) FROM counted), to_timestamp(ts)
+       {verified}, produced - (SELECT min(produced) FROM counted), to_timestamp(ts)
 FROM counted ORDER BY n
 """
 
@@ -56,6 +59,12 @@ FROM counted ORDER BY n
 def _load(url: str, installations: int, days: int) -> float:
     upgrade(url)
     count = days * 8640
+    database = Database(url)  # the loaded months' partitions (PostgreSQL), so that no row lands in DEFAULT
+    try:
+        with database.engine.begin() as connection:
+            ensure_partitions(connection, extra=months_spanning(START, START + days * 86_400))
+    finally:
+        database.dispose()
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as connection:
         for index in range(1, installations + 1):
@@ -65,7 +74,8 @@ def _load(url: str, installations: int, days: int) -> float:
                 "is_active, reading_count, created_at) VALUES (%s, %s, %s, %s, %s, 'Europe/Zurich', 5000, false, "
                 "true, %s, now())", (index, f"chart bench {index}", b"\xc4" + index.to_bytes(5, "big"), public_key,
                                      f"{index:016x}", count))
-            connection.execute(LOAD_SQL.format(start=START, count=count, installation=index))
+            connection.execute(LOAD_SQL.format(start=START, count=count, installation=index,
+                                               verified=STATUS_CODES[STATUS_VERIFIED]))
         connection.execute("SELECT setval(pg_get_serial_sequence('installations', 'id'), %s)", (installations,))
         connection.execute("VACUUM ANALYZE readings")
     return time.perf_counter() - started

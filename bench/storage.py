@@ -29,8 +29,9 @@ from bench.harness import Device, _sign_chain, die_on_sigterm, load, scratch_dat
 from bench.report import publish, table
 from wattwitness.protocol import ZERO_HASH, Reading, public_key_bytes, record_hash
 from wattwitness.server.db.migrate import upgrade
-from wattwitness.server.db.models import Installation
+from wattwitness.server.db.models import STATUS_CODES, STATUS_VERIFIED, Installation
 from wattwitness.server.db.models import Reading as ReadingRow
+from wattwitness.server.db.partitions import ensure_partitions, months_spanning
 from wattwitness.server.db.session import Database
 from wattwitness.server.readings import service
 
@@ -41,9 +42,11 @@ CHUNK = 20_000
 
 
 def _bulk_rows(installation_id: int, meter: bytes, start_seq: int, end_seq: int, start_ts: int,
-               prev: bytes) -> Iterator[tuple[object, ...]]:
-    """Rows as the ingest service inserts them (service._ChainWriter.flush), continuing a signed chain."""
+               prev: bytes, raw_status: bool) -> Iterator[tuple[object, ...]]:
+    """Rows as the ingest service inserts them (service._ChainWriter.flush), continuing a signed chain; with
+    `raw_status` the status is its stored SMALLINT code (COPY bypasses the model's type)."""
     created = datetime.now(UTC)
+    status = STATUS_CODES[STATUS_VERIFIED] if raw_status else STATUS_VERIFIED
     for seq in range(start_seq, end_seq + 1):
         power_mw = 2_000_000 + (seq % 360) * 1000
         energy = seq * STEP_MWH
@@ -51,7 +54,7 @@ def _bulk_rows(installation_id: int, meter: bytes, start_seq: int, end_seq: int,
         digest = record_hash(record)
         # cumulative_mwh: the counter started at STEP_MWH with seq 1 and never resets here.
         yield (installation_id, 1, seq, start_ts + seq * 10, power_mw, energy, prev, os.urandom(64), digest,
-               "verified", energy - STEP_MWH, created)
+               status, energy - STEP_MWH, created)
         prev = digest
 
 
@@ -61,6 +64,8 @@ def _load(url: str, kind: str, readings: int, signed: int) -> None:
     device = Device(42)
     start_ts = int(time.time()) - readings * 10 - 3600
     try:
+        with database.engine.begin() as connection:  # PostgreSQL: the loaded months' partitions, not DEFAULT
+            ensure_partitions(connection, extra=months_spanning(start_ts, int(time.time())))
         with database.scope() as session:
             key = public_key_bytes(device.key())
             session.add(Installation(name="storage bench", shelly_mac=device.meter, public_key=key))
@@ -74,7 +79,8 @@ def _load(url: str, kind: str, readings: int, signed: int) -> None:
             installation = session.query(Installation).one()
             installation_id = installation.id
         prev = record_hash(bytes.fromhex(signed_items[-1]["record"])) if signed_items else ZERO_HASH
-        rows = _bulk_rows(installation_id, device.meter, len(signed_items) + 1, readings, start_ts, prev)
+        rows = _bulk_rows(installation_id, device.meter, len(signed_items) + 1, readings, start_ts, prev,
+                          raw_status=kind == "postgresql")
         if kind == "postgresql":
             with psycopg.connect(url) as connection, connection.cursor() as cursor, cursor.copy(
                     f"COPY readings ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -96,25 +102,31 @@ def _load(url: str, kind: str, readings: int, signed: int) -> None:
         database.dispose()
 
 
-def _measure_postgresql(url: str) -> list[tuple[str, int]]:
+# Sums over the partitions of `readings` (pg_partition_tree also answers for a plain table: itself).
+TREE = "pg_partition_tree('readings') AS tree JOIN pg_class c ON c.oid = tree.relid"
+
+
+def _measure_postgresql(url: str) -> tuple[list[tuple[str, int]], int]:
+    """Sizes by relation (each summed over the partitions) and the number of leaf tables."""
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE readings")
-        parts = [("table (heap)", connection.execute("SELECT pg_relation_size('readings')").fetchone()[0])]
-        toast = connection.execute("SELECT pg_total_relation_size(reltoastrelid) FROM pg_class "
-                                   "WHERE relname = 'readings' AND reltoastrelid <> 0").fetchone()
-        parts.append(("TOAST", toast[0] if toast else 0))
-        parts.append(("free space + visibility maps",
-                      connection.execute("SELECT pg_table_size('readings') - pg_relation_size('readings') - "
-                                         "coalesce((SELECT pg_total_relation_size(reltoastrelid) FROM pg_class "
-                                         "WHERE relname = 'readings' AND reltoastrelid <> 0), 0)").fetchone()[0]))
-        for name, size in connection.execute(
-                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
-                "WHERE indrelid = 'readings'::regclass ORDER BY 1"):
-            parts.append((f"index {name}", size))
-        total = connection.execute("SELECT pg_total_relation_size('readings')").fetchone()[0]
+
+        def size(expression: str) -> int:
+            return int(connection.execute(f"SELECT coalesce(sum({expression}), 0) FROM {TREE}").fetchone()[0])
+
+        heap = size("pg_relation_size(c.oid)")
+        toast = size("CASE WHEN c.reltoastrelid <> 0 THEN pg_total_relation_size(c.reltoastrelid) ELSE 0 END")
+        parts = [("table (heap)", heap), ("TOAST", toast),
+                 ("free space + visibility maps", size("pg_table_size(c.oid)") - heap - toast)]
+        for name, index_size in connection.execute(
+                "SELECT indexrelid::regclass::text, (SELECT sum(pg_relation_size(relid)) "
+                "FROM pg_partition_tree(indexrelid)) FROM pg_index WHERE indrelid = 'readings'::regclass ORDER BY 1"):
+            parts.append((f"index {name}", int(index_size)))
+        total = size("pg_total_relation_size(c.oid)")
+        leaves = int(connection.execute(f"SELECT count(*) FROM {TREE} WHERE tree.isleaf").fetchone()[0])
     if sum(size for _, size in parts) != total:
         parts.append(("(unattributed)", total - sum(size for _, size in parts)))
-    return parts
+    return parts, leaves
 
 
 def _measure_sqlite(path: str) -> tuple[list[tuple[str, int]], int]:
@@ -148,8 +160,9 @@ def main() -> None:
             _load(url, kind, args.readings, args.signed)
             loaded_s = time.perf_counter() - started
             if kind == "postgresql":
-                parts = _measure_postgresql(url)
-                total, note = sum(size for _, size in parts), "pg_total_relation_size('readings')"
+                parts, leaves = _measure_postgresql(url)
+                total = sum(size for _, size in parts)
+                note = f"pg_total_relation_size of the {leaves} tables: monthly partitions + DEFAULT"
             else:
                 parts, file_size = _measure_sqlite(url.removeprefix("sqlite:///"))
                 total, note = sum(size for _, size in parts), f"whole file after checkpoint: {file_size:,} bytes"

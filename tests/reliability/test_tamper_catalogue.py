@@ -30,6 +30,7 @@ from tests.reliability.helpers import now
 from wattwitness.cli import app as cli_app
 from wattwitness.protocol import Reading, key_id, public_key_bytes, record_hash, sign
 from wattwitness.protocol.keys import private_key_from_scalar
+from wattwitness.server.db.models import STATUS_CODES, STATUS_VERIFIED
 from wattwitness.server.db.session import Database
 
 CHAIN_LENGTH = 8
@@ -82,7 +83,7 @@ def _forge(database: Database, installation_id: int) -> None:
     record = forged.encode()
     _sql(database, "INSERT INTO readings (installation_id, boot, seq, ts, power_mw, energy_mwh, prev, signature, "
                    "record_hash, status, cumulative_mwh, created_at) VALUES (:i, 1, :seq, :ts, :power, :energy, "
-                   ":prev, :sig, :hash, 'verified', :cum, CURRENT_TIMESTAMP)",
+                   ":prev, :sig, :hash, :verified, :cum, CURRENT_TIMESTAMP)", verified=STATUS_CODES[STATUS_VERIFIED],
          i=installation_id, seq=forged.seq, ts=forged.ts, power=forged.power_mw, energy=forged.energy_mwh,
          prev=forged.prev, sig=sign(ATTACKER_KEY, record), hash=record_hash(record), cum=head.cumulative_mwh + 1)
 
@@ -162,7 +163,8 @@ def test_verify_never_counts_legacy_readings_as_verified(client: TestClient, leg
 
     for index in (0, 1):
         assert client.post("/api/v1/readings/", json=legacy_body(index)).status_code == 201
-    _sql(db, "UPDATE readings SET status = 'verified' WHERE installation_id = :i", i=legacy_installation["id"])
+    _sql(db, "UPDATE readings SET status = :verified WHERE installation_id = :i", i=legacy_installation["id"],
+         verified=STATUS_CODES[STATUS_VERIFIED])
     export = client.get(f"/api/v1/readings/{legacy_installation['id']}/export?format=jsonl")
     path = tmp_path / "legacy.jsonl"
     path.write_text(export.text)
@@ -203,7 +205,8 @@ def test_integrity_catches_legacy_flipped_to_verified(client: TestClient, legacy
 
     for index in (0, 1):
         assert client.post("/api/v1/readings/", json=legacy_body(index)).status_code == 201
-    _sql(db, "UPDATE readings SET status = 'verified' WHERE installation_id = :i", i=legacy_installation["id"])
+    _sql(db, "UPDATE readings SET status = :verified WHERE installation_id = :i", i=legacy_installation["id"],
+         verified=STATUS_CODES[STATUS_VERIFIED])
     verification = _full_integrity(client, legacy_installation["id"])
     assert verification["ok"] is False
     assert [p["outcome"] for p in verification["problems"]] == ["digest_only", "digest_only"], verification

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from wattwitness.server.db.partitions import ensure_partitions
 from wattwitness.server.db.session import create_db_engine, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -22,7 +23,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, engine: Engine | None = None, revision: str = "head") -> None:
-    """Brings the database at `url` to `revision`; a no-op when it is already there."""
+    """Brings the database at `url` to `revision` (a no-op when it is already there), then creates the coming
+    months' partitions of `readings` on PostgreSQL (db/partitions.py; cheap when they exist)."""
     config = alembic_config(url)
     own_engine = engine is None
     engine = engine or create_db_engine(url)
@@ -30,6 +32,7 @@ def upgrade(url: str, engine: Engine | None = None, revision: str = "head") -> N
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            ensure_partitions(connection)
     finally:
         if own_engine:
             engine.dispose()

@@ -13,6 +13,7 @@ starts a new baseline. Energy between two readings is the difference of their `c
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -77,13 +79,30 @@ class Base(DeclarativeBase):
 
 # Reading.status values.
 STATUS_VERIFIED = Outcome.VERIFIED.value
-# Index predicates, as SQL text shared by the models, the migration and the queries that must match them.
-UNUSUAL_SQL = f"status <> '{STATUS_VERIFIED}'"
-ZERO_PREV_SQL = {"sqlite": "prev = X'" + "00" * 32 + "'", "postgresql": "prev = '\\x" + "00" * 32 + "'::bytea"}
 STATUS_GAP = Outcome.GAP.value
 STATUS_COUNTER_RESET = Outcome.COUNTER_RESET.value
 STATUS_DIGEST_ONLY = Outcome.DIGEST_ONLY.value
 READING_STATUSES = (STATUS_VERIFIED, STATUS_GAP, STATUS_COUNTER_RESET, STATUS_DIGEST_ONLY)
+# How each status is stored (a SMALLINT; migration 0005 holds a literal copy). Raw SQL and COPY write these codes.
+STATUS_CODES = {STATUS_VERIFIED: 0, STATUS_GAP: 1, STATUS_COUNTER_RESET: 2, STATUS_DIGEST_ONLY: 3}
+# Index predicates, as SQL text shared by the models, the migration and the queries that must match them.
+UNUSUAL_SQL = f"status <> {STATUS_CODES[STATUS_VERIFIED]}"
+ZERO_PREV_SQL = {"sqlite": "prev = X'" + "00" * 32 + "'", "postgresql": "prev = '\\x" + "00" * 32 + "'::bytea"}
+ANCHORED_SQL = "anchor_id IS NOT NULL"
+
+
+class StatusCode(TypeDecorator[str]):
+    """A reading status stored as its SMALLINT code (2 bytes, not a 9-byte string); Python sees the string."""
+
+    impl = SmallInteger
+    cache_ok = True
+    _names: ClassVar[dict[int, str]] = {code: name for name, code in STATUS_CODES.items()}
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> int | None:
+        return None if value is None else STATUS_CODES[value]
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> str | None:
+        return None if value is None else self._names[value]
 
 
 class Installation(Base):
@@ -109,9 +128,28 @@ class Installation(Base):
 
 class Reading(Base):
     __tablename__ = "readings"
+    # Keys (migration 0005, docs/scaling.md): on PostgreSQL `readings` is range-partitioned by month of `ts`
+    # (db/partitions.py) and every unique key holds `ts` (the partition key) and `installation_id` (the
+    # distribution column for Citus): unique (installation_id, ts, id), which is also the charts' index, and
+    # unique (installation_id, boot, seq, ts). (boot, seq) cannot be globally unique there: the ingest
+    # enforces it under the installation row lock, and the index with ts catches the likeliest slip, the
+    # same record stored twice. The key is a unique index, not a PRIMARY KEY constraint: pg_restore --clean
+    # (ops/backup.py) cannot drop the partitions' inherited PRIMARY KEY constraints (PostgreSQL 15).
+    # `id` is the ORM identity on both databases (session.get(Reading, id)); on PostgreSQL it has a plain
+    # index. SQLite keeps a plain table: `id` is its INTEGER PRIMARY KEY (the rowid, SQLite's only
+    # auto-increment), (installation_id, boot, seq) a real constraint, (installation_id, ts) an index.
+    # Items marked ddl_if exist on that database only (tests/ops/test_migrations.py compares accordingly).
     __table_args__ = (
-        UniqueConstraint("installation_id", "boot", "seq"),
-        Index("ix_readings_installation_id_ts", "installation_id", "ts"),
+        Index("uq_readings_installation_id_ts_id", "installation_id", "ts", "id",
+              unique=True).ddl_if(dialect="postgresql"),
+        Index("ix_readings_id", "id").ddl_if(dialect="postgresql"),
+        Index("uq_readings_installation_id_boot_seq_ts", "installation_id", "boot", "seq", "ts",
+              unique=True).ddl_if(dialect="postgresql"),
+        UniqueConstraint("installation_id", "boot", "seq").ddl_if(dialect="sqlite"),
+        Index("ix_readings_installation_id_ts", "installation_id", "ts").ddl_if(dialect="sqlite"),
+        # Only anchored readings need this index (the FK's ON DELETE SET NULL looks rows up by anchor_id).
+        Index("ix_readings_anchor_id", "anchor_id",
+              sqlite_where=text(ANCHORED_SQL), postgresql_where=text(ANCHORED_SQL)),
         # The integrity report lists the few readings that are not plainly verified; partial indexes keep
         # that a range read (3 M rows: 15-23 s without, ~35 ms with) at almost no storage cost, since
         # nearly every row is verified. The predicates are literals the report's queries repeat exactly.
@@ -132,9 +170,9 @@ class Reading(Base):
     prev: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # null for legacy
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))  # legacy: the firmware's 64 "signature" bytes
     record_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # null for legacy
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(StatusCode())
     cumulative_mwh: Mapped[int] = mapped_column(BigInteger, default=0)
-    anchor_id: Mapped[int | None] = mapped_column(ForeignKey("anchors.id", ondelete="SET NULL"), index=True)
+    anchor_id: Mapped[int | None] = mapped_column(ForeignKey("anchors.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     anchor: Mapped[Anchor | None] = relationship(lazy="raise")
