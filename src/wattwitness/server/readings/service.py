@@ -105,19 +105,22 @@ def ingest(session: Session, items: list[tuple[str, str]], *, max_future_s: int,
             continue
         decoded.append(_Decoded(index, record, signature, reading))
 
-    installations = lock_installations(session, {d.reading.meter for d in decoded})
+    meters = {d.reading.meter for d in decoded}
+    installations = lock_installations(session, meters)
+    refusals_by_meter = {meter: _refuse(installations.get(meter), meter) for meter in meters}
     checkable: list[tuple[_Decoded, Installation]] = []
     for item in decoded:
         installation = installations.get(item.reading.meter)
-        refusal = _refuse(installation, item.reading.meter)
+        refusal = refusals_by_meter[item.reading.meter]
         if refusal is not None:
             results[item.index] = ItemResult(item.index, Outcome.UNKNOWN_METER if installation is None
                                              else Outcome.MALFORMED, refusal)
             continue
         assert installation is not None
         checkable.append((item, installation))
-    refused = refusals([(item.record, item.signature, installation.public_key or b"", installation.shelly_mac)
-                        for item, installation in checkable])
+    keys = {installation.id: (installation.public_key or b"", installation.shelly_mac)
+            for installation in installations.values()}
+    refused = refusals([(item.record, item.signature, *keys[installation.id]) for item, installation in checkable])
     verified_by_installation: dict[int, list[_Decoded]] = defaultdict(list)
     for (item, installation), verdict in zip(checkable, refused, strict=True):
         if verdict is not None:
@@ -220,12 +223,10 @@ class _ChainWriter:
         if not self.pending:
             return bool(self.status_updates)
         created = datetime.now(UTC)
-        rows = [{
-            "installation_id": self.installation.id, "boot": r.stored.reading.boot, "seq": r.stored.reading.seq,
-            "ts": r.stored.reading.ts, "power_mw": r.stored.reading.power_mw, "energy_mwh": r.energy_mwh,
-            "prev": r.stored.reading.prev, "signature": r.signature, "record_hash": r.stored.hash,
-            "status": r.status, "cumulative_mwh": r.cumulative_mwh, "created_at": created,
-        } for r in self.pending]
+        installation_id = self.installation.id
+        rows = [(installation_id, r.stored.reading.boot, r.stored.reading.seq, r.stored.reading.ts,
+                 r.stored.reading.power_mw, r.stored.reading.energy_mwh, r.stored.reading.prev, r.signature,
+                 r.stored.hash, r.status, r.cumulative_mwh, created) for r in self.pending]
         for row, reading_id in zip(self.pending, insert_readings(self.session, rows), strict=True):
             row.id = reading_id
             row.created_at = created
