@@ -11,14 +11,18 @@ reads real, consistent counter data. `prev`, `record_hash` and `signature` are P
 sizes (SHA-256 of the row's number): charts never read them, and signing 3 M records would take longer
 than the benchmark. Then the server is started and every time frame (hour, day, week, month, year) is
 requested `--samples` times at the start, the middle and the end of the history, after two warm-up
-requests; the table gives p50/p95 per frame and position.
+requests; the table gives p50/p95 per frame and position, and the server-side CPU per request (the
+server process plus its PostgreSQL backends, utime+stime from /proc): on this shared machine latency
+follows the load average, the CPU a request costs does much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -27,12 +31,13 @@ from bench.harness import die_on_sigterm, load, percentile, scratch_database, se
 from bench.report import publish, table
 from wattwitness.server.db.migrate import upgrade
 from wattwitness.server.db.models import STATUS_CODES, STATUS_VERIFIED
-from wattwitness.server.db.partitions import ensure_partitions, months_spanning
+from wattwitness.server.db.partitions import Month, ensure_partitions
 from wattwitness.server.db.session import Database
 
 FRAMES = ("hour", "day", "week", "month", "year")
 START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
 TARGET_P95_MS = 25.0
+TICKS = os.sysconf("SC_CLK_TCK")
 
 # One row per 10 s; power follows a clear-sky day (0 at night, 5 kW at local noon); energy per step is
 # power x 10 s in mWh, and the counter is the running sum (window function) starting at 1 kWh.
@@ -59,10 +64,10 @@ FROM counted ORDER BY n
 def _load(url: str, installations: int, days: int) -> float:
     upgrade(url)
     count = days * 8640
-    database = Database(url)  # the loaded months' partitions (PostgreSQL), so that no row lands in DEFAULT
+    database = Database(url)  # PostgreSQL: the loaded months get their own partitions
     try:
         with database.engine.begin() as connection:
-            ensure_partitions(connection, extra=months_spanning(START, START + days * 86_400))
+            ensure_partitions(connection, first=Month.of(START))
     finally:
         database.dispose()
     started = time.perf_counter()
@@ -79,6 +84,22 @@ def _load(url: str, installations: int, days: int) -> float:
         connection.execute("SELECT setval(pg_get_serial_sequence('installations', 'id'), %s)", (installations,))
         connection.execute("VACUUM ANALYZE readings")
     return time.perf_counter() - started
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark database (the server's pooled connections)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute("SELECT pid FROM pg_stat_activity "
+                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+    return [pid for (pid,) in rows]
 
 
 def main() -> None:
@@ -107,6 +128,9 @@ def main() -> None:
                     params = {"time_frame": frame, "at": at}
                     timings = []
                     for sample in range(args.samples + 2):
+                        if sample == 2:  # after the warm-ups, so that the pool's connection exists
+                            pids = [*server.worker_pids(), *_backends(url)]
+                            cpu_start = _cpu_seconds(pids)
                         started = time.perf_counter()
                         response = client.get(path, params=params)
                         elapsed = time.perf_counter() - started
@@ -116,9 +140,10 @@ def main() -> None:
                             raise RuntimeError(f"{frame} at {at}: no energy in the chart: {response.text[:300]}")
                         if sample >= 2:
                             timings.append(elapsed * 1000)
+                    cpu_ms = (_cpu_seconds(pids) - cpu_start) / args.samples * 1000
                     p95 = percentile(timings, .95)
                     worst = max(worst, p95)
-                    rows.append([frame, position, f"{percentile(timings, .5):.1f}", f"{p95:.1f}",
+                    rows.append([frame, position, f"{percentile(timings, .5):.1f}", f"{p95:.1f}", f"{cpu_ms:.1f}",
                                  len(response.json()["data_points"]), f"{load_start} → {load()}"])
                     print(" | ".join(str(c) for c in rows[-1]))
     verdict = (f"worst p95 {worst:.1f} ms: target p95 <= {TARGET_P95_MS:.0f} ms "
@@ -128,8 +153,8 @@ def main() -> None:
             f"({args.installations * args.days * 8640:,} rows, bulk-loaded in {load_s:.0f} s, placeholder signatures), "
             f"server workers: {args.workers}, one sequential client, {args.samples} requests per cell after 2 "
             f"warm-ups; {verdict}.\n\n"
-            + table(["time frame", "position in the history", "p50 ms", "p95 ms", "buckets", "load avg start → end"],
-                    rows))
+            + table(["time frame", "position in the history", "p50 ms", "p95 ms", "server CPU ms/request",
+                     "buckets", "load avg start → end"], rows))
     publish("energy charts over a year", body, section="Charts")
 
 

@@ -31,7 +31,7 @@ from wattwitness.protocol import ZERO_HASH, Reading, public_key_bytes, record_ha
 from wattwitness.server.db.migrate import upgrade
 from wattwitness.server.db.models import STATUS_CODES, STATUS_VERIFIED, Installation
 from wattwitness.server.db.models import Reading as ReadingRow
-from wattwitness.server.db.partitions import ensure_partitions, months_spanning
+from wattwitness.server.db.partitions import Month, ensure_partitions
 from wattwitness.server.db.session import Database
 from wattwitness.server.readings import service
 
@@ -64,8 +64,8 @@ def _load(url: str, kind: str, readings: int, signed: int) -> None:
     device = Device(42)
     start_ts = int(time.time()) - readings * 10 - 3600
     try:
-        with database.engine.begin() as connection:  # PostgreSQL: the loaded months' partitions, not DEFAULT
-            ensure_partitions(connection, extra=months_spanning(start_ts, int(time.time())))
+        with database.engine.begin() as connection:  # PostgreSQL: the loaded months' own partitions
+            ensure_partitions(connection, first=Month.of(start_ts))
         with database.scope() as session:
             key = public_key_bytes(device.key())
             session.add(Installation(name="storage bench", shelly_mac=device.meter, public_key=key))

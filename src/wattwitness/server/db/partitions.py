@@ -1,13 +1,21 @@
 """Monthly partitions of `readings` on PostgreSQL (migration 0005; docs/scaling.md, docs/operations.md §6).
 
 `readings` is partitioned by range of `ts` (Unix seconds): one partition per UTC calendar month, named
-`readings_pYYYYMM`, plus the DEFAULT partition `readings_default`, so that a reading of any timestamp
-is accepted. `ensure_partitions` creates the partitions of the current month and the next
-`MONTHS_AHEAD`, and one for every month that has rows in DEFAULT (it moves those rows into the new
-partition: PostgreSQL refuses to create a partition whose range DEFAULT holds rows of). The migration
-calls it, and so do `db.migrate.upgrade` (which runs before the server starts) and `wattwitness db prune`
-(the daily timer), so DEFAULT only ever holds what arrived since the last call for months without a
-partition. When there is nothing to create it costs two catalog reads and one scan of DEFAULT.
+`readings_pYYYYMM`, contiguous from a first month to `MONTHS_AHEAD` months after the current one, plus
+two open-ended partitions, `readings_before` (MINVALUE to the first month) and `readings_after` (after
+the last month to MAXVALUE), so that a reading of any timestamp is accepted.
+
+Why not a DEFAULT partition: it may hold any `ts`, so PostgreSQL can no longer treat the partitions as
+ordered, and every chart probe (`ts <= edge ORDER BY ts DESC LIMIT 1`) becomes a Merge Append that
+descends the index of every partition. With only range partitions it is an ordered Append that stops
+at the first partition holding a row (EXPLAIN: one index descent instead of one per month).
+
+`ensure_partitions` keeps the months ahead coming: it creates the missing months up to MONTHS_AHEAD
+after the current one, moving whatever `readings_after` held into them (normally nothing: the ingest
+refuses readings from the future). It runs in `db.migrate.upgrade` (before the server starts) and in
+`wattwitness db prune` (the daily timer); when there is nothing to do it costs one catalog query.
+With `first`, it also gives earlier months their own partitions, moving their rows out of
+`readings_before`. Changing the open-ended partitions takes the table's exclusive lock for a moment.
 
 SQLite has a plain table: every function here is a no-op there.
 """
@@ -16,19 +24,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 
 TABLE = "readings"
-DEFAULT_PARTITION = "readings_default"
+BEFORE = "readings_before"
+AFTER = "readings_after"
 MONTHS_AHEAD = 2
 # Any fixed number: serialises concurrent callers (several servers starting, prune) within their transactions.
 LOCK_KEY = 0x7761_7474_7061_7274
-# Months from year 1 to 9999 (Python datetimes); a row beyond stays in DEFAULT, which accepts anything.
-MAX_TS = 253_402_300_800
 _NAME = re.compile(r"^readings_p(\d{4})(\d{2})$")
 
 
@@ -61,17 +67,18 @@ class Month:
         return f"readings_p{self.year:04d}{self.month:02d}"
 
 
-def months_spanning(first_ts: int, last_ts: int) -> list[Month]:
-    """Every month from the one of `first_ts` to the one of `last_ts` (for loading a known time range)."""
-    months = [Month.of(first_ts)]
-    while months[-1] < Month.of(last_ts):
-        months.append(months[-1].following())
+def months_between(first: Month, last: Month) -> list[Month]:
+    """first, the months after it, up to and including last (empty when last < first)."""
+    months: list[Month] = []
+    while first <= last:
+        months.append(first)
+        first = first.following()
     return months
 
 
 def is_partition(table_name: str) -> bool:
     """Whether a table is one of the partitions (they are not in the models: tests/ops/test_migrations.py)."""
-    return table_name == DEFAULT_PARTITION or _NAME.match(table_name) is not None
+    return table_name in (BEFORE, AFTER) or _NAME.match(table_name) is not None
 
 
 def is_partitioned(connection: Connection) -> bool:
@@ -82,50 +89,69 @@ def is_partitioned(connection: Connection) -> bool:
 
 
 def monthly_partitions(connection: Connection) -> list[Month]:
-    """The monthly partitions that exist, oldest first (DEFAULT not included)."""
+    """The monthly partitions that exist, oldest first (the two open-ended ones not included)."""
     names = connection.scalars(text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                                     "WHERE i.inhparent = to_regclass(:table)"), {"table": TABLE})
     found = (_NAME.match(name) for name in names)
     return sorted(Month(int(match[1]), int(match[2])) for match in found if match)
 
 
-def months_with_rows(connection: Connection, table: str) -> set[Month]:
-    """UTC months that have rows in `table` (one scan: meant for DEFAULT, or the table a migration copies)."""
-    rows = connection.execute(text(
-        f"SELECT DISTINCT extract(year FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int, "
-        f"extract(month FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int FROM {table} "
-        "WHERE ts >= 0 AND ts < :max_ts"), {"max_ts": MAX_TS})
-    return {Month(year, month) for year, month in rows}
+def create_partitions(connection: Connection, first: Month, now: int | None = None) -> list[Month]:
+    """The partitions of a new, empty partitioned `readings`: months from `first` to MONTHS_AHEAD after
+    now, and the two open-ended ones (migration 0005)."""
+    months = months_between(first, _last_wanted(now))
+    for month in months:
+        _create_month(connection, month)
+    _create_open_ended(connection, months[0], months[-1])
+    return months
 
 
-def ensure_partitions(connection: Connection, now: int | None = None, extra: Iterable[Month] = ()) -> list[Month]:
-    """Creates the missing monthly partitions (current month to MONTHS_AHEAD, months found in DEFAULT and
-    `extra`), moving DEFAULT's rows of those months into them; returns what it created. Runs inside the
+def ensure_partitions(connection: Connection, now: int | None = None, first: Month | None = None) -> list[Month]:
+    """Creates the missing months up to MONTHS_AHEAD after now (and from `first` on, when given), moving the
+    open-ended partitions' rows of those months into them; returns the months created. Runs inside the
     caller's transaction; idempotent."""
     if not is_partitioned(connection):
         return []
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    current = Month.of(int(time.time()) if now is None else now)
-    wanted = {current.following(months) for months in range(MONTHS_AHEAD + 1)} | set(extra)
-    missing = wanted | months_with_rows(connection, DEFAULT_PARTITION)
-    missing -= set(monthly_partitions(connection))
-    if not missing:
+    existing = monthly_partitions(connection)
+    if not existing:
+        raise RuntimeError("readings is partitioned but has no monthly partition (migration 0005 makes them)")
+    earlier = months_between(first, existing[0].following(-1)) if first is not None else []
+    later = months_between(existing[-1].following(), _last_wanted(now))
+    if not earlier and not later:
         return []
-    # No ingest may add a row of a month to DEFAULT between the move and the partition's creation.
-    connection.execute(text(f"LOCK TABLE {DEFAULT_PARTITION} IN SHARE ROW EXCLUSIVE MODE"))
-    in_default = months_with_rows(connection, DEFAULT_PARTITION)
-    missing |= in_default - set(monthly_partitions(connection))
-    if in_default & missing:
-        connection.execute(text(f"CREATE TEMPORARY TABLE readings_moving (LIKE {TABLE}) ON COMMIT DROP"))
-    for month in sorted(missing):
-        bounds = {"start": month.start_ts, "end": month.end_ts}
-        if month in in_default:
-            connection.execute(text(f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE ts >= :start AND ts < :end "
-                                    "RETURNING *) INSERT INTO readings_moving SELECT * FROM moved"), bounds)
-        # Bounds are integers computed here (DDL takes no bind parameters).
-        connection.execute(text(f"CREATE TABLE {month.name} PARTITION OF {TABLE} "
-                                f"FOR VALUES FROM ({month.start_ts}) TO ({month.end_ts})"))
-        if month in in_default:
-            connection.execute(text(f"INSERT INTO {TABLE} SELECT * FROM readings_moving"))
-            connection.execute(text("TRUNCATE readings_moving"))
-    return sorted(missing)
+    # The open-ended partitions are recreated with their new bounds; their rows (normally few) go back in
+    # through the parent, which routes them to their months.
+    connection.execute(text(f"CREATE TEMPORARY TABLE readings_moving ON COMMIT DROP AS "
+                            f"SELECT * FROM {BEFORE} WHERE :earlier UNION ALL SELECT * FROM {AFTER} WHERE :later"),
+                       {"earlier": bool(earlier), "later": bool(later)})
+    for partition, changes in ((BEFORE, earlier), (AFTER, later)):
+        if changes:
+            connection.execute(text(f"DROP TABLE {partition}"))
+    for month in earlier + later:
+        _create_month(connection, month)
+    months = earlier + existing + later
+    _create_open_ended(connection, months[0], months[-1], before=bool(earlier), after=bool(later))
+    connection.execute(text(f"INSERT INTO {TABLE} SELECT * FROM readings_moving"))
+    connection.execute(text("DROP TABLE readings_moving"))
+    return earlier + later
+
+
+def _last_wanted(now: int | None) -> Month:
+    return Month.of(int(time.time()) if now is None else now).following(MONTHS_AHEAD)
+
+
+def _create_month(connection: Connection, month: Month) -> None:
+    # Bounds are integers computed here (DDL takes no bind parameters).
+    connection.execute(text(f"CREATE TABLE {month.name} PARTITION OF {TABLE} "
+                            f"FOR VALUES FROM ({month.start_ts}) TO ({month.end_ts})"))
+
+
+def _create_open_ended(connection: Connection, first: Month, last: Month, before: bool = True,
+                       after: bool = True) -> None:
+    if before:
+        connection.execute(text(f"CREATE TABLE {BEFORE} PARTITION OF {TABLE} "
+                                f"FOR VALUES FROM (MINVALUE) TO ({first.start_ts})"))
+    if after:
+        connection.execute(text(f"CREATE TABLE {AFTER} PARTITION OF {TABLE} "
+                                f"FOR VALUES FROM ({last.end_ts}) TO (MAXVALUE)"))

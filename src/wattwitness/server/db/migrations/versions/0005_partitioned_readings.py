@@ -1,7 +1,8 @@
 """Readings: monthly partitions on PostgreSQL, keys with installation_id and ts, status as SMALLINT.
 
 PostgreSQL: `readings` is rebuilt as a table partitioned by range of `ts` (db/partitions.py: one
-partition per UTC month and a DEFAULT one). Every unique key holds the partition key `ts` and the
+partition per UTC month, from the month of the first stored reading to two months ahead, and two
+open-ended ones before and after). Every unique key holds the partition key `ts` and the
 Citus distribution column `installation_id`: unique (installation_id, ts, id), which is also the
 charts' index, and unique (installation_id, boot, seq, ts); `id` gets a plain index for look-ups by id.
 The key is a unique index rather than a PRIMARY KEY constraint: pg_restore --clean (PostgreSQL 15)
@@ -19,12 +20,13 @@ Create Date: 2026-11-27 10:20:00
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from wattwitness.server.db.partitions import ensure_partitions, months_with_rows
+from wattwitness.server.db.partitions import Month, create_partitions
 
 revision = "0005"
 down_revision = "0004"
@@ -123,9 +125,12 @@ def _upgrade_postgresql() -> None:
     _set_aside("readings_unpartitioned", ("pk_readings", "uq_readings_installation_id_boot_seq", *FOREIGN_KEYS),
                OLD_INDEXES)
     op.create_table("readings", *_columns(sa.SmallInteger()), postgresql_partition_by="RANGE (ts)")
-    op.execute("CREATE TABLE readings_default PARTITION OF readings DEFAULT")
-    bind = op.get_bind()
-    ensure_partitions(bind, extra=months_with_rows(bind, "readings_unpartitioned"))
+    # Months from the one the server stored its first reading in (server clock: a device's unset clock
+    # must not make decades of empty partitions); older `ts` go to readings_before.
+    now = int(time.time())
+    first_stored = op.get_bind().scalar(sa.text("SELECT min(created_at) FROM readings_unpartitioned"))
+    create_partitions(op.get_bind(), min(Month.of(now), Month.of(int(first_stored.timestamp())) if first_stored
+                                         else Month.of(now)))
     _copy_from("readings_unpartitioned", NAME_TO_CODE)
     # Keys and indexes after the copy: one build per partition instead of row-by-row maintenance.
     op.create_index("uq_readings_installation_id_ts_id", "readings", ["installation_id", "ts", "id"], unique=True)
