@@ -6,10 +6,12 @@ Quick run (< 2 min): .venv/bin/python -m bench.ingest --db sqlite --workers 1 --
 
 Every signed WW2 record is generated before the clock starts (one linked chain per benchmark device,
 signed on every core). For each database and worker count a fresh scratch database and a fresh server
-are started with default, durable settings. `single`: N async httpx clients, each posting its own
+are started with default, durable settings. `single`: N clients, each posting its own
 device's chain one record per `POST /api/v1/readings/` (one device per client, because the server
 serialises the ingests of one installation). `batch`: clients post `/readings/batch` of the given
-size. Every response is checked (201 / all stored), so the figure counts verified, stored readings.
+size. The clients send pre-encoded requests on raw keep-alive connections (`HttpConnection`), so the
+load generator takes little of the cores it shares with the server and PostgreSQL.
+Every response is checked (201 / all stored), so the figure counts verified, stored readings.
 `--profile` samples the server workers with py-spy during the PostgreSQL runs and prints where the
 CPU time went.
 """
@@ -18,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-
-import httpx
+from typing import Any
 
 from bench import profile
 from bench.harness import die_on_sigterm, enroll, load, percentile, scratch_database, serve, signed_chains
@@ -56,33 +58,78 @@ def _parse_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-async def _drive(url: str, clients: int, requests: list[list[tuple[str, dict[str, object]]]],
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection sending pre-encoded POSTs: the load generator shares the server's
+    two cores, so it must cost far less per request than httpx (which showed up in the server's profile
+    as competing load); answers are read in full and checked by the caller."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> HttpConnection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    @staticmethod
+    def request(host: str, path: str, body: bytes) -> bytes:
+        return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+
+def _check(path: str, status: int, body: bytes, per_request: int) -> None:
+    if status not in (200, 201):
+        raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+    if path.endswith("batch"):
+        stored = json.loads(body)["stored"]
+        if stored != per_request:
+            raise RuntimeError(f"batch stored {stored} of {per_request}: {body[:300]!r}")
+    elif b'"outcome":"verified"' not in body:
+        raise RuntimeError(f"single POST answer is not verified: {body[:300]!r}")
+
+
+async def _drive(url: str, clients: int, requests: list[list[tuple[str, Any]]],
                  per_request: int, seconds: float) -> tuple[int, float, list[float]]:
-    """Each client sends its own list of (path, body) in order until the list or `seconds` runs out;
-    returns the readings stored, the wall time and the per-request latencies."""
+    """Each client sends its own list of (path, body) in order on its own connection until the list or
+    `seconds` runs out; returns the readings stored, the wall time and the per-request latencies."""
+    host, _, port = url.removeprefix("http://").partition(":")
+    encoded = [[(path, HttpConnection.request(host, path, json.dumps(body).encode())) for path, body in work]
+               for work in requests]
     latencies: list[float] = []
     stored = [0]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
-        async def client(work: list[tuple[str, dict[str, object]]]) -> None:
-            for path, body in work:
+
+    async def client(work: list[tuple[str, bytes]]) -> None:
+        async with HttpConnection(host, int(port)) as connection:
+            for path, request in work:
                 if time.perf_counter() > deadline:
                     return
                 started = time.perf_counter()
-                response = await http.post(path, json=body)
+                status, body = await connection.send(request)
                 latencies.append(time.perf_counter() - started)
-                if response.status_code not in (200, 201):
-                    raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
-                if path.endswith("batch") and response.json()["stored"] != per_request:
-                    raise RuntimeError(f"batch stored {response.json()['stored']} of {per_request}: "
-                                       f"{response.text[:300]}")
-                if not path.endswith("batch") and response.json()["outcome"] != "verified":
-                    raise RuntimeError(f"single POST outcome {response.json()['outcome']}")
+                _check(path, status, body, per_request)
                 stored[0] += per_request
-        started = time.perf_counter()
-        deadline = started + seconds
-        await asyncio.gather(*(client(work) for work in requests))
-        return stored[0], time.perf_counter() - started, latencies
+
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(client(work) for work in encoded))
+    return stored[0], time.perf_counter() - started, latencies
 
 
 def _run(run: Run, chains: dict[int, list[dict[str, str]]], devices: list[int], size: int, seconds: float,

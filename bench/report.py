@@ -43,6 +43,8 @@ def publish(title: str, body: str, section: str | None = None) -> None:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     entry = f"\n### {title} ({when})\n\nCommand: `{command}`  \nMachine: {machine()}\n\n{body}\n"
     print(entry)
+    if os.environ.get("WATTWITNESS_BENCH_DRY_RUN"):
+        return  # trying something out: print only
     if section is None:
         with README.open("a", encoding="utf-8") as handle:
             handle.write(entry)

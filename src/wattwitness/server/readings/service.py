@@ -12,8 +12,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from wattwitness.protocol import (
@@ -40,6 +41,9 @@ from wattwitness.server.db.models import (
 from wattwitness.server.readings.store import ChainRow, InstallationChain, after, insert_readings
 from wattwitness.server.readings.verification import refusals
 
+_installations = cast(Table, Installation.__table__)
+COUNT_READINGS = (update(_installations).where(_installations.c.id == bindparam("installation_id"))
+                  .values(reading_count=_installations.c.reading_count + bindparam("added")))
 STORED_OUTCOMES = frozenset({Outcome.VERIFIED, Outcome.GAP, Outcome.COUNTER_RESET})
 
 
@@ -230,7 +234,6 @@ class _ChainWriter:
         for row, reading_id in zip(self.pending, insert_readings(self.session, rows), strict=True):
             row.id = reading_id
             row.created_at = created
-        self.session.execute(update(Installation).where(Installation.id == self.installation.id)
-                             .values(reading_count=Installation.reading_count + len(self.pending)))
+        self.session.execute(COUNT_READINGS, {"installation_id": self.installation.id, "added": len(self.pending)})
         self.pending = []
         return True

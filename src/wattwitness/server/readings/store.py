@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
@@ -70,6 +70,14 @@ def before(order: Order, inclusive: bool = False) -> ColumnElement[bool]:
     return or_(Reading.boot < boot, and_(Reading.boot == boot, Reading.seq <= seq if inclusive else Reading.seq < seq))
 
 
+# Rows are read as plain column tuples, not ORM objects: the ingest only copies their values.
+READING_COLUMNS = tuple(Reading.__table__.c)
+StoredRow = Row[Any]
+# The newest record in chain order: every ingest asks, so the statement is built once.
+HEAD = (select(*READING_COLUMNS).where(Reading.installation_id == bindparam("installation_id"))
+        .order_by(Reading.boot.desc(), Reading.seq.desc()).limit(1))
+
+
 class InstallationChain:
     """ChainStore over one installation's readings: prefetched rows, pending rows, database fallback."""
 
@@ -87,14 +95,14 @@ class InstallationChain:
 
     # ---- loading -------------------------------------------------------------------------------
 
-    def _row(self, reading: Reading) -> ChainRow:
+    def _row(self, reading: StoredRow) -> ChainRow:
         assert reading.prev is not None and reading.record_hash is not None
         signed = SignedReading(self.installation.shelly_mac, reading.boot, reading.seq, reading.ts, reading.power_mw,
                                reading.energy_mwh, reading.prev)
         return ChainRow(StoredRecord(signed, signed.encode(), reading.record_hash), reading.signature, reading.status,
                         reading.cumulative_mwh, reading.id, reading.created_at)
 
-    def _remember(self, reading: Reading | None) -> ChainRow | None:
+    def _remember(self, reading: StoredRow | None) -> ChainRow | None:
         if reading is None:
             return None
         row = self.rows.get((reading.boot, reading.seq))
@@ -110,14 +118,14 @@ class InstallationChain:
         if row.order[1] == 1:
             self._boot_starts[row.stored.reading.prev].append(row)
 
-    def _query(self, *conditions: ColumnElement[bool]) -> list[Reading]:
-        return list(self.session.scalars(select(Reading).where(Reading.installation_id == self.installation.id,
-                                                                *conditions)))
+    def _query(self, *conditions: ColumnElement[bool]) -> list[StoredRow]:
+        return list(self.session.execute(select(*READING_COLUMNS).where(
+            Reading.installation_id == self.installation.id, *conditions)))
 
-    def _first(self, condition: ColumnElement[bool], descending: bool) -> Reading | None:
+    def _first(self, condition: ColumnElement[bool], descending: bool) -> StoredRow | None:
         order_by = (Reading.boot.desc(), Reading.seq.desc()) if descending else (Reading.boot, Reading.seq)
-        return self.session.scalars(select(Reading).where(Reading.installation_id == self.installation.id, condition)
-                                    .order_by(*order_by).limit(1)).first()
+        return self.session.execute(select(*READING_COLUMNS).where(
+            Reading.installation_id == self.installation.id, condition).order_by(*order_by).limit(1)).first()
 
     def prefetch(self, readings: Iterable[SignedReading]) -> bool:
         """Loads the stored neighbourhood of these readings so that checking them needs no more queries;
@@ -127,7 +135,7 @@ class InstallationChain:
             return False
         low = min(r.order for r in readings)
         high = max(r.order for r in readings)
-        head = self._remember(self._first(true(), descending=True))
+        head = self._remember(self.session.execute(HEAD, {"installation_id": self.installation.id}).first())
         if head is None or head.order < low:
             # Appends, the common case (one query): nothing is stored at or above the batch's lowest record,
             # so the view holding just the head is complete from the head upwards.
@@ -220,6 +228,9 @@ INSERT_COLUMNS = ("installation_id", "boot", "seq", "ts", "power_mw", "energy_mw
                   "record_hash", "status", "cumulative_mwh", "created_at")
 
 
+INSERT = insert(cast(Table, Reading.__table__))
+
+
 def insert_readings(session: Session, rows: list[tuple[Any, ...]]) -> list[int]:
     """Inserts reading rows (values in INSERT_COLUMNS order) and returns their ids in the same order.
 
@@ -229,7 +240,7 @@ def insert_readings(session: Session, rows: list[tuple[Any, ...]]) -> list[int]:
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
-        return list(session.scalars(insert(Reading).returning(Reading.id, sort_by_parameter_order=True),
+        return list(session.scalars(INSERT.returning(Reading.id, sort_by_parameter_order=True),
                                     [dict(zip(INSERT_COLUMNS, row, strict=True)) for row in rows]))
     table = Reading.__table__
     # The columns' own conversions (the status code), as an INSERT would apply them; plain bytes and ints
