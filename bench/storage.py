@@ -162,7 +162,7 @@ def main() -> None:
             if kind == "postgresql":
                 parts, leaves = _measure_postgresql(url)
                 total = sum(size for _, size in parts)
-                note = f"pg_total_relation_size of the {leaves} tables: monthly partitions, readings_before, readings_after"
+                note = f"pg_total_relation_size of the {leaves} tables: months, readings_before, readings_after"
             else:
                 parts, file_size = _measure_sqlite(url.removeprefix("sqlite:///"))
                 total, note = sum(size for _, size in parts), f"whole file after checkpoint: {file_size:,} bytes"
