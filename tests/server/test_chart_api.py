@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from tests.conftest import ADMIN_TOKEN
 from tests.server.test_energy_history import SignedHistory, enroll, post_all, unix
+from wattwitness.server.energy.schemas import EnergyChart
 from wattwitness.server.settings import Settings
 
 # The histories below read every minute; a gap is more than 3 minutes without readings.
@@ -33,6 +34,7 @@ def chart(client: TestClient, installation_id: int, time_frame: str, at: int) ->
     response = client.get(f"/api/v1/readings/{installation_id}/chart", params={"time_frame": time_frame, "at": at})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    assert EnergyChart.model_validate(body).model_dump() == body  # exactly the documented shape
     return body
 
 

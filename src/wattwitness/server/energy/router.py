@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from wattwitness.server.deps import InstallationId, SessionDep, SettingsDep
 from wattwitness.server.energy.calendar import TimeFrame
@@ -26,5 +26,8 @@ def chart(
     settings: SettingsDep,
     time_frame: Annotated[TimeFrame, Query(description="hour, day, week, month or year")] = TimeFrame.DAY,
     at: Annotated[int | None, Query(description="an instant in the period, Unix seconds; default now")] = None,
-) -> EnergyChart:
-    return energy_chart(session, installation_id, time_frame.value, at, settings.reading_interval_s)
+) -> Response:
+    chart = energy_chart(session, installation_id, time_frame.value, at, settings.reading_interval_s)
+    # Serialized by pydantic directly: returning the model would make FastAPI validate it a second time
+    # (in another thread-pool hop) and encode it through jsonable_encoder, ~10 % of a chart's CPU.
+    return Response(chart.model_dump_json(), media_type="application/json")
