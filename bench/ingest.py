@@ -33,6 +33,7 @@ from bench.report import publish, table
 from bench.verify_ceiling import measure
 
 SINGLE_PER_CLIENT = 400
+FLOOR_SECONDS = 5.0
 BATCHES_PER_CLIENT = {100: 30, 1000: 5, 5000: 2}
 
 
@@ -48,6 +49,7 @@ class Run:
     load_start: str = ""
     load_end: str = ""
     profile: Counter[str] | None = None
+    health_rate: float | None = None
 
     @property
     def rate(self) -> float:
@@ -77,7 +79,9 @@ class HttpConnection:
             self.writer.close()
 
     @staticmethod
-    def request(host: str, path: str, body: bytes) -> bytes:
+    def request(host: str, path: str, body: bytes | None = None) -> bytes:
+        if body is None:
+            return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
         return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
@@ -132,6 +136,26 @@ async def _drive(url: str, clients: int, requests: list[list[tuple[str, Any]]],
     return stored[0], time.perf_counter() - started, latencies
 
 
+async def _floor(url: str, clients: int, seconds: float) -> float:
+    """`GET /health` per second with the same clients: the HTTP stack plus one database round trip, the
+    least any request costs on this server (what a single POST is compared with)."""
+    host, _, port = url.removeprefix("http://").partition(":")
+    request = HttpConnection.request(host, "/health")
+    answered = [0]
+
+    async def client() -> None:
+        async with HttpConnection(host, int(port)) as connection:
+            while time.perf_counter() < deadline:
+                status, body = await connection.send(request)
+                if status != 200:
+                    raise RuntimeError(f"/health: {status} {body[:200]!r}")
+                answered[0] += 1
+
+    deadline = time.perf_counter() + seconds
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return answered[0] / seconds
+
+
 def _run(run: Run, chains: dict[int, list[dict[str, str]]], devices: list[int], size: int, seconds: float,
          profiling: bool) -> Run:
     with scratch_database(run.db) as database_url, serve(database_url, run.workers) as server:
@@ -141,6 +165,8 @@ def _run(run: Run, chains: dict[int, list[dict[str, str]]], devices: list[int], 
         else:
             work = [[("/api/v1/readings/batch", {"readings": chains[d][i:i + size]})
                      for i in range(0, len(chains[d]), size)] for d in devices]
+        if run.mode == "single POST":
+            run.health_rate = asyncio.run(_floor(server.url, len(devices), FLOOR_SECONDS))
         run.load_start = load()
         if profiling:
             with profile.sampling(server.process.pid) as sampler:
@@ -211,9 +237,11 @@ def main() -> None:
 
     rows = [[r.db, r.workers, r.mode, r.clients, f"{r.readings:,}", f"{r.rate:,.0f}",
              f"{percentile(r.latencies, .5) * 1000:,.1f}", f"{percentile(r.latencies, .99) * 1000:,.1f}",
-             f"{r.rate / ceiling_all:.0%}", f"{r.load_start} → {r.load_end}"] for r in runs]
+             f"{r.rate / ceiling_all:.0%}", f"{r.health_rate:,.0f}" if r.health_rate else "",
+             f"{r.load_start} → {r.load_end}"] for r in runs]
     body = table(["database", "workers", "mode", "clients", "readings", "verified readings/s",
-                  "p50 ms/request", "p99 ms/request", "of verify ceiling", "load avg start → end"], rows)
+                  "p50 ms/request", "p99 ms/request", "of verify ceiling", "GET /health/s, same clients",
+                  "load avg start → end"], rows)
     body += "\n\n" + table(["verify ceiling", "verifies/s", "load avg"],
                            [["1 process", f"{ceiling_one:,.0f}", ceiling_load],
                             [f"{cores} processes", f"{ceiling_all:,.0f}", load()]])
