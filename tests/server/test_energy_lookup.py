@@ -14,7 +14,7 @@ from sqlalchemy import event
 from wattwitness.server.db.models import Reading
 from wattwitness.server.db.session import Database
 from wattwitness.server.energy.counter import Bracket, CounterPoint, ListLookup
-from wattwitness.server.energy.service import NEAR_S, DbCounterLookup
+from wattwitness.server.energy.service import DbCounterLookup
 
 
 def store(db: Database, installation_id: int, points: list[CounterPoint]) -> None:
@@ -27,11 +27,11 @@ def store(db: Database, installation_id: int, points: list[CounterPoint]) -> Non
 
 
 def history(rng: random.Random, count: int) -> list[CounterPoint]:
-    """Timestamps 0-60 s apart (a third of them repeated, some stepping back) with a few outages of days
-    (longer than the lookup's near window, NEAR_S), the counter never falling."""
+    """Timestamps 0-60 s apart (a third of them repeated, some stepping back) and a few outages of three
+    days (probes that skip a long stretch without readings), the counter never falling."""
     points, ts, cumulative = [], 1_000, 0
     for _ in range(count):
-        ts += rng.choice([0, 0, 10, 10, 60, -20] * 10 + [3 * NEAR_S])
+        ts += rng.choice([0, 0, 10, 10, 60, -20] * 10 + [3 * 86_400])
         cumulative += rng.choice([0, 5, 1_000])
         points.append(CounterPoint(ts, cumulative))
     return points

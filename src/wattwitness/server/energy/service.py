@@ -20,41 +20,29 @@ from wattwitness.server.errors import Malformed, NotFound
 # `estimated`: one or two lost readings are normal on a Wi-Fi link, three are a gap.
 GAP_INTERVALS = 3
 
-# A chart's brackets in one statement: per edge, `LIMIT 1` probes of `(installation_id, ts)`, ties by
+# A chart's brackets in one statement: per edge, two `LIMIT 1` probes of `(installation_id, ts)`, ties by
 # cumulative_mwh (see counter.Bracket). The edges come as ONE parameter, a JSON array, so the statement
 # text is the same for every chart whatever its number of edges (compiled once, prepared once by psycopg).
 #
-# PostgreSQL: LATERAL joins read each probe's row. `readings` is partitioned by month of ts with a DEFAULT
-# partition, so an unbounded `ts <= edge ORDER BY ts DESC LIMIT 1` cannot stop at the newest partition:
-# it merges one index descent per partition on that side of the edge (13 on a year, ~64 buffer hits per
-# edge). So each side first looks within NEAR_S of the edge, which run-time pruning limits to one or two
-# partitions; only when nothing is that near (before the first reading, after the last, or a gap longer
-# than NEAR_S) does the far probe run: `near.ts IS NULL` is a one-time filter that skips it otherwise.
-# The near and far ranges are disjoint, so readings sharing a timestamp always meet in the same probe.
+# PostgreSQL: LATERAL joins read each probe's row from the unique index (installation_id, ts, id). On the
+# monthly partitions (db/partitions.py) a probe is an ordered Append that stops at the first partition
+# holding a row: one index descent per probe, whatever the number of months.
 #
-# SQLite has no LATERAL and a plain table: correlated scalar subqueries find the probes' rowids, and a
-# rowid look-up each reads the values.
-NEAR_S = 86_400
+# SQLite has no LATERAL: correlated scalar subqueries find the probes' rowids, and a rowid look-up each
+# reads the values.
 BRACKETS_SQL = {
     "postgresql": text("""
-SELECT coalesce(before_near.ts, before_far.ts), coalesce(before_near.cumulative_mwh, before_far.cumulative_mwh),
-       coalesce(after_near.ts, after_far.ts), coalesce(after_near.cumulative_mwh, after_far.cumulative_mwh)
+SELECT at_or_before.ts, at_or_before.cumulative_mwh, at_or_after.ts, at_or_after.cumulative_mwh
 FROM (SELECT n, CAST(value AS BIGINT) AS ts
       FROM jsonb_array_elements_text(CAST(:edges AS JSONB)) WITH ORDINALITY AS e(value, n)) AS edges
 LEFT JOIN LATERAL (SELECT ts, cumulative_mwh FROM readings
-                   WHERE installation_id = :installation_id AND ts <= edges.ts AND ts > edges.ts - :near
-                   ORDER BY ts DESC, cumulative_mwh DESC LIMIT 1) AS before_near ON true
+                   WHERE installation_id = :installation_id AND ts <= edges.ts
+                   ORDER BY ts DESC, cumulative_mwh DESC LIMIT 1) AS at_or_before ON true
 LEFT JOIN LATERAL (SELECT ts, cumulative_mwh FROM readings
-                   WHERE before_near.ts IS NULL AND installation_id = :installation_id AND ts <= edges.ts - :near
-                   ORDER BY ts DESC, cumulative_mwh DESC LIMIT 1) AS before_far ON true
-LEFT JOIN LATERAL (SELECT ts, cumulative_mwh FROM readings
-                   WHERE installation_id = :installation_id AND ts >= edges.ts AND ts < edges.ts + :near
-                   ORDER BY ts, cumulative_mwh LIMIT 1) AS after_near ON true
-LEFT JOIN LATERAL (SELECT ts, cumulative_mwh FROM readings
-                   WHERE after_near.ts IS NULL AND installation_id = :installation_id AND ts >= edges.ts + :near
-                   ORDER BY ts, cumulative_mwh LIMIT 1) AS after_far ON true
+                   WHERE installation_id = :installation_id AND ts >= edges.ts
+                   ORDER BY ts, cumulative_mwh LIMIT 1) AS at_or_after ON true
 ORDER BY edges.n
-""").bindparams(near=NEAR_S),
+"""),
     "sqlite": text("""
 SELECT at_or_before.ts, at_or_before.cumulative_mwh, at_or_after.ts, at_or_after.cumulative_mwh
 FROM (SELECT edges.key AS n,
