@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,15 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.ports import free_port
 from wattwitness.protocol import verify_chain
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DemoProcess:
@@ -58,7 +52,7 @@ class DemoProcess:
 
 
 def test_demo_runs_anchors_and_continues(tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     demo = DemoProcess(tmp_path, port)
     try:

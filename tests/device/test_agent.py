@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
 from wattwitness.device.agent import Agent, AgentConfig
 from wattwitness.device.errors import DiskFullError, StateMismatchError
 from wattwitness.device.outbox import Outbox
@@ -118,12 +118,6 @@ def test_empty_state_starts_above_the_servers_last_boot(key_file, public_key, si
     assert stub.state.store.by_order[(4, 1)].reading.prev == ZERO_HASH
     assert stub.state.stored[-2:] == [(4, 1), (4, 2)]
     assert "equivocation" not in stub.state.outcomes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_meter_that_does_not_answer_gets_no_invented_record(key_file, stub, tmp_path, caplog):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
 
+from tests.ports import free_port
 from wattwitness.cli import app
 from wattwitness.device.enrollment import signed_enrollment
 from wattwitness.device.signer import SoftwareSigner, generate_key_file
@@ -37,12 +37,6 @@ def keygen(path: Path) -> bytes:
     match = re.search(r"public key: ([0-9a-f]{128})\nkey id: ([0-9a-f]{16})", result.stdout)
     assert match, result.stdout
     return bytes.fromhex(match.group(1))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.history import PUBLIC_KEY, SignedHistory, build_history, enrollment
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC_INDEX = REPO / "src" / "wattwitness" / "server" / "static" / "index.html"
@@ -33,12 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

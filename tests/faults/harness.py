@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_TOKEN
+from tests.ports import free_port
 from wattwitness.device.agent import Agent, AgentConfig
 from wattwitness.device.enrollment import enroll
 from wattwitness.device.server_api import ServerApi
@@ -28,12 +28,6 @@ from wattwitness.protocol import ChainReport, verify_chain
 
 SIM_MAC = "C45BBE5A1A77"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:

@@ -6,7 +6,6 @@ test_backup_roundtrip.py; this file pins the file handling: online copies, forma
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 from contextlib import closing
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
 from wattwitness.server.ops.backup import backup, backup_kind, restore
 from wattwitness.server.ops.errors import OpsError
 
@@ -115,14 +115,8 @@ def test_sqlite_errors_are_clear(tmp_path: Path) -> None:
     assert _count(live) == 1  # nothing above touched the live database
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_postgres_unreachable_and_wrong_format_are_clear(tmp_path: Path, postgres_url: str) -> None:
-    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/nothing"
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     with pytest.raises(OpsError, match="unreachable"):
         backup(unreachable, tmp_path / "b.pgdump")
     sqlite_file = tmp_path / "live.db"

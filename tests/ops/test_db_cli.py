@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.ports import free_port
 from wattwitness.cli import app
 
 runner = CliRunner()
@@ -18,12 +18,6 @@ def run(*args: str) -> tuple[int, str]:
     assert "Traceback" not in output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return result.exit_code, output
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_upgrade_backup_restore_on_sqlite(tmp_path: Path, sqlite_url: str) -> None:
@@ -53,7 +47,7 @@ def test_errors_are_one_line_and_non_zero(tmp_path: Path, sqlite_url: str) -> No
     code, output = run("restore", str(notes), "--database-url", sqlite_url)
     assert code == 1 and "unrecognised backup" in output
 
-    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/ww"
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/ww"
     for args in (("backup", str(tmp_path / "b.pgdump")), ("upgrade",)):
         code, output = run(*args, "--database-url", unreachable)
         assert code == 1 and "error:" in output and ("unreachable" in output or "Connection refused" in output)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from tests.ops.signed import Device
 from tests.ops.test_metrics_events import samples, value
+from tests.ports import free_port
 from wattwitness.server import metrics
 from wattwitness.server.db.models import Anchor, Reading
 from wattwitness.server.db.session import Database
@@ -63,10 +63,7 @@ def test_installation_state_and_anchor_lag(client: TestClient, db: Database,
 
 
 def test_a_scrape_survives_a_database_that_does_not_answer() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    unreachable = Database(f"postgresql://postgres@127.0.0.1:{closed_port}/none")
+    unreachable = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
     try:
         text = metrics.scrape(database_loader(unreachable)).decode()
     finally:

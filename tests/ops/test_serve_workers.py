@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ import httpx
 import pytest
 
 from tests.ops.test_metrics_events import value
+from tests.ports import free_port
 
 ADMIN_TOKEN = "serve-workers-test-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline_s: float = 90) -> None:
@@ -44,7 +38,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline_s: floa
 
 @pytest.mark.e2e
 def test_two_workers_share_metrics_and_log_request_ids(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
     environment = {

@@ -24,15 +24,10 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
+from tests.ports import free_port
 from tests.server.test_energy_history import ADMIN, SignedHistory
 
 LIMIT_S = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -189,7 +184,6 @@ def test_every_reading_reaches_the_stream_within_2_s_whichever_process_stored_it
         assert [resumed.next()[3]["seq"] for _ in range(5)] == [2, 3, 4, 5, 6]
     finally:
         resumed.close()
-
 
 
 def test_the_poll_walks_past_other_installations_readings(client: Any, db: Any,

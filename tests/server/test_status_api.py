@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_TOKEN
+from tests.ports import free_port
 from tests.server.test_energy_history import SignedHistory, enroll, post_all
 from wattwitness.server.app import create_app
 from wattwitness.server.db.models import Anchor
@@ -46,9 +47,7 @@ def tcp_listener() -> Iterator[str]:
 
 
 def closed_target() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    return f"127.0.0.1:{free_port()}"
 
 
 def probing_client(database_url: str, tmp_path: Path, target: str) -> TestClient:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
+from tests.ports import free_port
 from wattwitness.server.status.probe import InternetProbe, parse_target, probe_once
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _accepting_server() -> asyncio.Server:
@@ -36,7 +30,7 @@ def test_connects_to_a_listening_server_and_measures_latency() -> None:
 
 
 def test_a_closed_port_is_disconnected_not_an_error() -> None:
-    result = asyncio.run(probe_once(f"127.0.0.1:{closed_port()}", timeout_s=2))
+    result = asyncio.run(probe_once(f"127.0.0.1:{free_port()}", timeout_s=2))
     assert not result.connected and result.latency_ms is None and result.error
 
 
