@@ -4,6 +4,7 @@ without a hash index; the stored rows are exactly the records sent, on SQLite an
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,10 +12,12 @@ from sqlalchemy import select
 
 from tests.server.signing import enrollment_body, new_key, signed_chain
 from wattwitness.protocol import Verdict, check_signed, public_key_bytes
+from wattwitness.server.app import create_app
 from wattwitness.server.db.models import Reading, SecurityEvent
 from wattwitness.server.db.session import Database
 from wattwitness.server.readings import verification
 from wattwitness.server.readings.store import COPY_FROM
+from wattwitness.server.settings import Settings
 
 METER = bytes.fromhex("B0B1B2B3B4B5")
 START_TS = 1_750_000_000
@@ -103,3 +106,18 @@ def test_a_new_boot_links_to_the_head_across_requests(client: TestClient, admin_
     assert {r["outcome"] for r in second["results"]} == {"verified"}
     summary = client.get(f"/api/v1/installations/{installation_id}").json()
     assert (summary["last_boot"], summary["last_seq"], summary["reading_count"]) == (2, 30, 90)
+
+
+def test_the_pool_is_warmed_with_the_app_when_asked(server_settings: Settings) -> None:
+    verification.shutdown()
+    settings = server_settings.model_copy(update={"verify_pool_warm_up": True})
+    with TestClient(create_app(settings)):
+        pool = verification._pool
+        assert pool is not None
+        # The warm-up runs in the background: wait for its processes, then they serve a big batch.
+        for _ in range(300):
+            if len(pool._processes) == verification.PROCESSES:
+                break
+            time.sleep(0.05)
+        assert len(pool._processes) == verification.PROCESSES
+    assert verification._pool is None  # stopped with the app

@@ -49,6 +49,16 @@ def _shared_pool() -> ProcessPoolExecutor:
         return _pool
 
 
+def warm_up() -> None:
+    """Starts the pool's processes in the background (the fork server imports the program once, ~2 s of
+    CPU), so that the first big batch after a start does not wait for them."""
+    if PROCESSES < 2:
+        return
+    pool = _shared_pool()
+    threading.Thread(target=lambda: list(pool.map(_check_chunk, [[]] * PROCESSES)), daemon=True,
+                     name="verification-warm-up").start()
+
+
 def shutdown() -> None:
     """Stops the pool (the app's lifespan end); a later big batch starts a new one."""
     global _pool
