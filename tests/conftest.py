@@ -31,9 +31,9 @@ from wattwitness.server.db.models import Base
 from wattwitness.server.db.session import Database
 from wattwitness.server.settings import Settings
 
-# Apps and servers started by tests check big batches without a pre-started verification pool: starting
-# one per app would cost every test ~2 s of CPU (tests/server/test_bulk_ingest.py uses the pool itself).
-os.environ.setdefault("WATTWITNESS_VERIFY_POOL_WARM_UP", "false")
+# Apps and servers started by tests verify every batch in the request's process: forking a pool per app
+# would cost every test its processes (tests/server/test_bulk_ingest.py starts the pool itself).
+os.environ.setdefault("WATTWITNESS_VERIFICATION_POOL", "false")
 POSTGRES_ADMIN_URL = os.environ.get("WATTWITNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "test-admin-token-" + "0123456789abcdef"
 

@@ -4,9 +4,10 @@ without a hash index; the stored rows are exactly the records sent, on SQLite an
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -37,7 +38,14 @@ def _forged(item: dict[str, str]) -> dict[str, str]:
     return {"record": item["record"], "signature": signature.hex()}
 
 
-def test_refusals_on_the_pool_match_one_by_one_checks() -> None:
+@pytest.fixture
+def pool() -> Iterator[None]:
+    verification.start()
+    yield
+    verification.shutdown()
+
+
+def test_refusals_on_the_pool_match_one_by_one_checks(pool: None) -> None:
     key = new_key()
     items = signed_chain(key, METER, range(0, verification.PARALLEL_FROM * 10, 10), start_ts=START_TS)
     items[3] = _forged(items[3])
@@ -45,15 +53,15 @@ def test_refusals_on_the_pool_match_one_by_one_checks() -> None:
     checks = [(bytes.fromhex(i["record"]), bytes.fromhex(i["signature"]), public_key_bytes(key), METER)
               for i in items]
     expected = [v if isinstance(v := check_signed(*c), Verdict) else None for c in checks]
+    assert verification._pool is not None and len(checks) >= verification.PARALLEL_FROM  # the pool's path
     got = verification.refusals(checks)
-    assert len(checks) >= verification.PARALLEL_FROM  # the pool path, not the serial one
     assert got == expected
     assert [i for i, v in enumerate(got) if v is not None] == [3, len(items) - 1]
     assert {v.outcome.value for v in got if v is not None} == {"invalid_signature"}
 
 
 def test_big_batch_stores_exactly_what_was_signed(client: TestClient, admin_headers: dict[str, str],
-                                                  db: Database) -> None:
+                                                  db: Database, pool: None) -> None:
     key, installation_id = _enrolled(client, admin_headers)
     count = verification.PARALLEL_FROM + 200
     assert count >= COPY_FROM
@@ -108,16 +116,11 @@ def test_a_new_boot_links_to_the_head_across_requests(client: TestClient, admin_
     assert (summary["last_boot"], summary["last_seq"], summary["reading_count"]) == (2, 30, 90)
 
 
-def test_the_pool_is_warmed_with_the_app_when_asked(server_settings: Settings) -> None:
+def test_the_pool_runs_with_the_app_when_asked(server_settings: Settings) -> None:
     verification.shutdown()
-    settings = server_settings.model_copy(update={"verify_pool_warm_up": True})
-    with TestClient(create_app(settings)):
+    with TestClient(create_app(server_settings.model_copy(update={"verification_pool": False}))):
+        assert verification._pool is None
+    with TestClient(create_app(server_settings.model_copy(update={"verification_pool": True}))):
         pool = verification._pool
-        assert pool is not None
-        # The warm-up runs in the background: wait for its processes, then they serve a big batch.
-        for _ in range(300):
-            if len(pool._processes) == verification.PROCESSES:
-                break
-            time.sleep(0.05)
-        assert len(pool._processes) == verification.PROCESSES
+        assert pool is not None and len(pool._processes) == verification.PROCESSES
     assert verification._pool is None  # stopped with the app

@@ -44,15 +44,16 @@ Readings need no token: the device signature is the authentication. Admin calls 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
-        if app.state.settings.verify_pool_warm_up:
-            verification.warm_up()
+        if app.state.settings.verification_pool:
+            verification.start()
         if app.state.settings.background_tasks:
             for hook in app.state.lifespan_hooks:
                 await stack.enter_async_context(hook(app))
         try:
             yield
         finally:
-            verification.shutdown()
+            if app.state.settings.verification_pool:
+                verification.shutdown()
             app.state.db.dispose()
 
 

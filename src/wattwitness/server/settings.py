@@ -51,9 +51,9 @@ class Settings(BaseSettings):
 
     # Background tasks (internet probe, chain listener) are off in tests that do not want them.
     background_tasks: bool = True
-    # Start the batch verification pool (readings/verification.py) with the app, not on the first big batch:
-    # its processes cost ~2 s of CPU to start, which a server under load should not pay mid-request.
-    verify_pool_warm_up: bool = True
+    # Verify big batches on a pool of processes, one per core, forked when the app starts
+    # (readings/verification.py); off: every batch is verified in the request's process.
+    verification_pool: bool = True
     sql_echo: bool = False
     static_dir: Path | None = Field(default=None, description="dashboard build; default: the package's static/")
 
