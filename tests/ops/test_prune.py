@@ -66,6 +66,14 @@ def _history(client: TestClient, start: int) -> tuple[Device, dict[str, str], li
     return device, lost, items
 
 
+def assert_same_views(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """The installation summary, the integrity report and every chart are what they were."""
+    assert after["summary"] == before["summary"]
+    assert after["integrity"] == before["integrity"]
+    differing = [key for key in before["charts"] if before["charts"][key] != after["charts"][key]]
+    assert differing == [], f"{len(differing)} of {len(before['charts'])} charts changed, e.g. {differing[:3]}"
+
+
 def _snapshot(client: TestClient, installation_id: int, start: int, end: int) -> dict[str, Any]:
     charts = {}
     for frame, step in FRAMES.items():
@@ -123,11 +131,7 @@ def test_prune_keeps_every_chart_lifetime_total_and_integrity(client: TestClient
     # Most old readings go (the 10-s stretches keep about 2 in 30); the window is untouched.
     print(f'pruned {result.deleted} of {old_before} old readings, kept {kept_old}')
     assert result.deleted > old_before * 0.5, (result.deleted, old_before, kept_old)
-    after = _snapshot(client, installation_id, start, end)
-    assert after["summary"] == before["summary"]
-    assert after["integrity"] == before["integrity"]
-    differing = [key for key in before["charts"] if before["charts"][key] != after["charts"][key]]
-    assert differing == [], f"{len(differing)} of {len(before['charts'])} charts changed, e.g. {differing[:3]}"
+    assert_same_views(before, _snapshot(client, installation_id, start, end))
 
     # The baseline names the last pruned record; the first record after it still links to that hash.
     with db.scope() as session:
