@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import ADMIN_TOKEN, WATTWITNESS, die_on_sigterm, free_port, load, serve
+from bench.harness import ADMIN_TOKEN, WATTWITNESS, die_on_sigterm, free_port, load, serve, stop_group
 from bench.report import publish, table
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -42,14 +41,7 @@ def _process(args: list[str], log: Path, env: dict[str, str] | None = None) -> I
     try:
         yield process
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout_s=20)
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -126,14 +126,19 @@ def serve(database_url: str, workers: int = 1, extra_env: dict[str, str] | None 
             _wait_healthy(server, workers)
             yield server
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process, timeout_s=15)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM to the process's whole group (started with start_new_session), SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _wait_healthy(server: Server, workers: int, timeout_s: float = 90.0) -> None:
